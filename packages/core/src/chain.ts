@@ -81,6 +81,7 @@ export async function verifyForkProof(
     return { ok: false, code: 'malformed', reason: 'not two different messages of one author at one seq' }
   }
   const checked = await verifyMsgs(ed, msgs)
-  if (!checked[0] || !checked[1]) return { ok: false, code: 'bad-signature', reason: 'a message of the proof is not signed' }
+  if (!checked[0] || !checked[1])
+    return { ok: false, code: 'bad-signature', reason: 'a message of the proof is not signed' }
   return { ok: true, value: makeForkProof(checked[0], checked[1]) }
 }

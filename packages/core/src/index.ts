@@ -12,7 +12,7 @@ export {
   toHex,
   utf8,
 } from './bytes.js'
-export { extendsHead, type ForkProof, encodeForkProof, makeForkProof, verifyForkProof } from './chain.js'
+export { encodeForkProof, extendsHead, type ForkProof, makeForkProof, verifyForkProof } from './chain.js'
 export * from './ed25519/index.js'
 export { type ErrorCode, isMurmurError, MurmurError } from './errors.js'
 export {

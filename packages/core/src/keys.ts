@@ -52,7 +52,10 @@ export function parseFeedId(text: string): FeedId {
   t = t.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
   const bytes = fromBase64url(t)
   if (bytes === undefined || bytes.length !== 32) {
-    throw new MurmurError('INVALID_ARGUMENT', `not a feed id: ${JSON.stringify(text.slice(0, 80))} (expected @<key>.ed25519)`)
+    throw new MurmurError(
+      'INVALID_ARGUMENT',
+      `not a feed id: ${JSON.stringify(text.slice(0, 80))} (expected @<key>.ed25519)`,
+    )
   }
   return bytes
 }
@@ -96,7 +99,10 @@ export function parseBackup(text: string, sha256: Sha256 = defaultSha256): Uint8
   t = t.slice(BACKUP_PREFIX.length).replace(/[\s-]/g, '')
   const bytes = fromBase32(t, 35)
   if (bytes === undefined) {
-    throw new MurmurError('INVALID_ARGUMENT', 'the backup has the wrong length or letters: check it against the original')
+    throw new MurmurError(
+      'INVALID_ARGUMENT',
+      'the backup has the wrong length or letters: check it against the original',
+    )
   }
   const seed = bytes.slice(0, 32)
   const sum = backupChecksum(seed, sha256)

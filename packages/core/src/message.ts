@@ -57,13 +57,7 @@ export type Verified<T> = T & { readonly [verified]: true }
 export type VerifiedMsg = Verified<Msg>
 
 /** Why a message was rejected. */
-export type RejectCode =
-  | 'too-large'
-  | 'malformed'
-  | 'non-canonical'
-  | 'bad-envelope'
-  | 'bad-content'
-  | 'bad-signature'
+export type RejectCode = 'too-large' | 'malformed' | 'non-canonical' | 'bad-envelope' | 'bad-content' | 'bad-signature'
 
 /** The outcome of checking remote data: the value, or why it was rejected. */
 export type Result<T> = { ok: true; value: T } | { ok: false; code: RejectCode; reason: string }

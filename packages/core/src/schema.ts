@@ -104,8 +104,10 @@ const checks: { [T in keyof KnownContent]: (c: Obj) => string | undefined } = {
       return 'post.branch must be a non-empty list of message links'
     }
     if ('branch' in c && !('root' in c)) return 'post.branch needs post.root'
-    if (!opt(c, 'mentions', (m) => isArrayOf(m, LIMITS.mentionsPerPost, isFeedId))) return 'post.mentions must be feed ids'
-    if (!opt(c, 'blobs', (b) => isArrayOf(b, LIMITS.blobsPerPost, isBlobRef))) return 'post.blobs must be blob references'
+    if (!opt(c, 'mentions', (m) => isArrayOf(m, LIMITS.mentionsPerPost, isFeedId)))
+      return 'post.mentions must be feed ids'
+    if (!opt(c, 'blobs', (b) => isArrayOf(b, LIMITS.blobsPerPost, isBlobRef)))
+      return 'post.blobs must be blob references'
     if (!opt(c, 'cw', (w) => isStr(w, LIMITS.nameLength))) return 'post.cw must be a short string'
     return undefined
   },

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { createSodiumEd25519 } from '../src/ed25519/sodium.js'
 import {
+  blobId,
   fingerprint,
   formatBackup,
   formatFeedId,
@@ -13,7 +14,6 @@ import {
   parseCid,
   parseFeedId,
   toBase64url,
-  blobId,
 } from '../src/index.js'
 
 const ed = createSodiumEd25519()
@@ -33,8 +33,18 @@ test('a new identity is a 32-byte key whose text form is URL-safe and round-trip
 })
 
 test('bad feed ids give a clear typed error', () => {
-  for (const bad of ['', '@', '@abc.ed25519', `@${'A'.repeat(44)}.ed25519`, 'hello world', `@${'!'.repeat(43)}.ed25519`]) {
-    assert.throws(() => parseFeedId(bad), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && /feed id/.test(e.message))
+  for (const bad of [
+    '',
+    '@',
+    '@abc.ed25519',
+    `@${'A'.repeat(44)}.ed25519`,
+    'hello world',
+    `@${'!'.repeat(43)}.ed25519`,
+  ]) {
+    assert.throws(
+      () => parseFeedId(bad),
+      (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && /feed id/.test(e.message),
+    )
   }
 })
 
@@ -56,7 +66,10 @@ test('secret key backup round-trips and restores the same identity', async () =>
   assert.deepEqual(restored.publicKey, k.publicKey)
   // Written down and typed back: lowercase, spaces for dashes, line breaks.
   const body = backup.slice('murmur-secret-v1 '.length)
-  const typed = `murmur-secret-v1\n${body.toLowerCase().replace(/-/g, ' ').replace(/ (....) /, '\n$1\n')}`
+  const typed = `murmur-secret-v1\n${body
+    .toLowerCase()
+    .replace(/-/g, ' ')
+    .replace(/ (....) /, '\n$1\n')}`
   assert.deepEqual(parseBackup(typed), k.seed)
 })
 

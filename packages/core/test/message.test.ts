@@ -2,23 +2,23 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
+import { createSodiumEd25519 } from '../src/ed25519/sodium.js'
 import {
   blobId,
-  CID,
+  type CID,
   createMsg,
   decodeMsg,
+  encodeForkProof,
   extendsHead,
   type Keypair,
   keypairFromSeed,
   MAX_MSG_BYTES,
   type Msg,
   makeForkProof,
-  encodeForkProof,
   validateMsgs,
   verifyForkProof,
   verifyMsgs,
 } from '../src/index.js'
-import { createSodiumEd25519 } from '../src/ed25519/sodium.js'
 
 const ed = createSodiumEd25519()
 const seed = (n: number) => new Uint8Array(32).fill(n)
@@ -111,7 +111,10 @@ test('non-canonical encodings are rejected: one message, one id', async () => {
   const seqAt = good.findIndex((_, i) => good[i] === 0x63 && good[i + 1] === 0x73 && good[i + 2] === 0x65)
   const nonMinimal = new Uint8Array([...good.subarray(0, seqAt + 4), 0x18, 0x01, ...good.subarray(seqAt + 5)])
   const r2 = decodeMsg(await signRaw(alice, nonMinimal))
-  assert.ok(!r2.ok && ['malformed', 'non-canonical'].includes(r2.code), 'the strict decoder or the re-encoding rejects it')
+  assert.ok(
+    !r2.ok && ['malformed', 'non-canonical'].includes(r2.code),
+    'the strict decoder or the re-encoding rejects it',
+  )
 
   // A float where an integer belongs (DAG-CBOR decoders accept it).
   const withFloat = dagCbor.encode({ ...value, ts: T + 0.5 })
@@ -146,7 +149,10 @@ test('known content types are checked; unknown types pass and are kept', async (
   const msgLink = (await chain(bob, 1))[0]?.id as CID
   const good = [
     { type: 'post', content: { text: 'hi', root: msgLink, branch: [msgLink], mentions: [bob.publicKey] } },
-    { type: 'post', content: { text: 'pic', blobs: [{ link: blobId(new Uint8Array(3)), type: 'image/png', size: 3, alt: 'a dot' }] } },
+    {
+      type: 'post',
+      content: { text: 'pic', blobs: [{ link: blobId(new Uint8Array(3)), type: 'image/png', size: 3, alt: 'a dot' }] },
+    },
     { type: 'contact', content: { target: bob.publicKey, following: true } },
     { type: 'about', content: { target: alice.publicKey, name: 'Alice', description: 'hello' } },
     { type: 'vote', content: { link: msgLink, value: 1 } },
@@ -174,7 +180,9 @@ test('known content types are checked; unknown types pass and are kept', async (
       (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT',
       JSON.stringify(d.content, (_k, v) => (v instanceof Uint8Array ? `bytes${v.length}` : v)),
     )
-    const r = decodeMsg(await signRaw(alice, dagCbor.encode({ author: alice.publicKey, seq: 1, prev: null, ts: T, ...d })))
+    const r = decodeMsg(
+      await signRaw(alice, dagCbor.encode({ author: alice.publicKey, seq: 1, prev: null, ts: T, ...d })),
+    )
     assert.equal(!r.ok && r.code, 'bad-content', d.type)
   }
 })
@@ -243,9 +251,7 @@ test('property: flipping any bit of a signed message makes it fail', async () =>
 test('a message signed by another key does not verify', async () => {
   const [m] = await chain(alice, 1)
   assert.ok(m)
-  const forged = decodeMsg(
-    await signRaw(bob, m.bytes.subarray(1, m.bytes.length - 66)),
-  )
+  const forged = decodeMsg(await signRaw(bob, m.bytes.subarray(1, m.bytes.length - 66)))
   assert.ok(forged.ok, 'well-formed')
   const [v] = await verifyMsgs(ed, [forged.value])
   assert.equal(v, undefined)
