@@ -28,7 +28,10 @@ function testsUnder(dir) {
 const packages = readdirSync(join(root, 'packages'))
 const files = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : [...packages.flatMap((p) => testsUnder(join(root, 'packages', p, 'dist', 'test'))), ...testsUnder(join(root, 'e2e', 'dist'))].sort()
+  : [
+      ...packages.flatMap((p) => testsUnder(join(root, 'packages', p, 'dist', 'test'))),
+      ...testsUnder(join(root, 'e2e', 'dist')),
+    ].sort()
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], {
   cwd: root,
   stdio: 'inherit',

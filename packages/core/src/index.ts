@@ -12,6 +12,7 @@ export {
   toHex,
   utf8,
 } from './bytes.js'
+export { CborError, decodeCanonical } from './cbor.js'
 export { encodeForkProof, extendsHead, type ForkProof, makeForkProof, verifyForkProof } from './chain.js'
 export * from './ed25519/index.js'
 export { type ErrorCode, isMurmurError, MurmurError } from './errors.js'

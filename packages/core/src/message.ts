@@ -15,7 +15,8 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
-import { concatBytes, equalBytes, utf8 } from './bytes.js'
+import { concatBytes, utf8 } from './bytes.js'
+import { decodeCanonical } from './cbor.js'
 import type { Ed25519, VerifyItem } from './ed25519/types.js'
 import { verifyStrict } from './ed25519/verify.js'
 import { MurmurError } from './errors.js'
@@ -102,23 +103,18 @@ function checkEnvelope(v: Record<string, unknown>): string | undefined {
  */
 export function decodeMsg(bytes: Uint8Array, sha256: Sha256 = defaultSha256): Result<Msg> {
   if (bytes.length > MAX_MSG_BYTES) return reject('too-large', `${bytes.length} bytes, the limit is ${MAX_MSG_BYTES}`)
+  // Canonical DAG-CBOR only: decodeCanonical accepts exactly the bytes the encoder would write
+  // for what they decode to, in one pass (no re-encoding).
   let decoded: unknown
   try {
-    decoded = dagCbor.decode(bytes)
+    decoded = decodeCanonical(bytes)
   } catch (err) {
-    return reject('malformed', `not DAG-CBOR: ${(err as Error).message}`)
+    return reject('non-canonical', `not canonical DAG-CBOR: ${(err as Error).message}`)
   }
   if (!Array.isArray(decoded) || decoded.length !== 2) return reject('malformed', 'a message is [msg, sig]')
   const [value, sig] = decoded as [unknown, unknown]
   if (!(sig instanceof Uint8Array) || sig.length !== 64) return reject('malformed', 'sig must be 64 bytes')
   if (!isPlainObject(value)) return reject('malformed', 'msg must be a map')
-  let again: Uint8Array
-  try {
-    again = dagCbor.encode(decoded)
-  } catch (err) {
-    return reject('non-canonical', `cannot be re-encoded: ${(err as Error).message}`)
-  }
-  if (!equalBytes(again, bytes)) return reject('non-canonical', 'the bytes are not the canonical encoding')
   const envelope = checkEnvelope(value)
   if (envelope !== undefined) return reject('bad-envelope', envelope)
   if (!(value.content instanceof Uint8Array)) {

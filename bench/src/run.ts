@@ -1,0 +1,39 @@
+/**
+ * `npm run bench`: every benchmark, printed as a table and written to bench/out/results.json.
+ * Options: --quick (a tenth of the messages, for a smoke run).
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createSodiumEd25519 } from '@murmur/core/sodium'
+import { measureVerifyRates } from './ed25519.js'
+import { benchStore } from './store.js'
+
+const quick = process.argv.includes('--quick')
+const out = join(fileURLToPath(new URL('..', import.meta.url)), 'out')
+
+const rates = await measureVerifyRates()
+const raw = Math.max(...rates.map((r) => r.verifyPerSec))
+const store = await benchStore(createSodiumEd25519(), { authors: 1000, perAuthor: quick ? 10 : 100 })
+
+const pct = (n: number) => `${Math.round((n / raw) * 100)}%`
+console.log('\n## ed25519, one core')
+for (const r of rates)
+  console.log(
+    `${r.name.padEnd(10)} verify ${String(r.verifyPerSec).padStart(7)}/s  sign ${String(r.signPerSec).padStart(7)}/s`,
+  )
+console.log(`\n## store: ${store.messages} messages from ${store.authors} authors on classic-level`)
+console.log(`raw verify rate (fastest, one core): ${raw}/s`)
+console.log(
+  `append with validation:              ${store.appendPerSec}/s (${pct(store.appendPerSec)} of raw verify; target >= 60%)`,
+)
+console.log(`indexing all views:                  ${store.indexPerSec}/s (target >= 50000/s)`)
+console.log(`peak RSS ${store.peakRssMb} MB, peak heap ${store.peakHeapMb} MB`)
+for (const c of store.heapCheckpoints)
+  console.log(`  heap after GC at ${c.label.padEnd(16)} ${c.heapMb} MB (rss ${c.rssMb} MB)`)
+
+await mkdir(out, { recursive: true })
+await writeFile(
+  join(out, 'results.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), quick, rates, store }, null, 2)}\n`,
+)

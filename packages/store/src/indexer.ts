@@ -1,0 +1,183 @@
+/**
+ * The indexer: brings every view up to the end of the log.
+ *
+ * It reads the log in chunks from the lowest view checkpoint, decodes each message once, hands
+ * each view the entries past its own checkpoint, and commits all views' rows together with
+ * their new checkpoints in one atomic batch per chunk. Memory is bounded by the chunk size,
+ * never by the log. A crash loses at most the chunk in flight, which is simply indexed again
+ * on the next open (the log itself was committed before any row refers to it).
+ */
+import { decodeCanonical, type Msg, type MsgValue, MurmurError } from '@murmur/core'
+import { decodeCheckpoint, decodeLogEntry, encodeCheckpoint, readU64, u64 } from './codec.js'
+import { Mutex } from './mutex.js'
+import type { BatchOp, Db, IndexedMsg, Rows, View } from './view.js'
+
+const CHUNK = 1000
+
+interface ViewSlot {
+  readonly view: View
+  readonly rows: Rows
+  next: number
+}
+
+/** Decodes a message that was verified before it was stored (no second verification). */
+export function decodeStored(id: Msg['id'], bytes: Uint8Array): Msg {
+  const [value] = decodeCanonical(bytes) as [MsgValue, Uint8Array]
+  return { id, bytes, value }
+}
+
+export class Indexer {
+  readonly #db: Db
+  readonly #log: Rows
+  readonly #checkpoints: Rows
+  readonly #slots: ViewSlot[]
+  readonly #mutex = new Mutex()
+  readonly #waiters = new Set<{ target: number; resolve: () => void }>()
+  #end = 0
+  #running: Promise<void> | undefined
+  #failure: unknown
+
+  constructor(db: Db, log: Rows, checkpoints: Rows, views: ReadonlyArray<{ view: View; rows: Rows }>) {
+    this.#db = db
+    this.#log = log
+    this.#checkpoints = checkpoints
+    this.#slots = views.map(({ view, rows }) => ({ view, rows, next: 0 }))
+  }
+
+  /** Reads checkpoints; clears any view whose stored version differs from its code. */
+  async open(logEnd: number): Promise<void> {
+    this.#end = logEnd
+    for (const slot of this.#slots) {
+      slot.view.attach(slot.rows)
+      const raw = await this.#checkpoints.get(nameKey(slot.view.name))
+      const ck = raw ? decodeCheckpoint(raw) : undefined
+      if (ck && ck.version === slot.view.version && ck.next <= logEnd) {
+        slot.next = ck.next
+      } else {
+        await this.#clear(slot)
+      }
+    }
+  }
+
+  /** The lowest offset every view has indexed up to (exclusive). */
+  get indexed(): number {
+    let min = this.#end
+    for (const s of this.#slots) min = Math.min(min, s.next)
+    return min
+  }
+
+  /** The log grew to `end`; indexing starts (once) in the background. */
+  logGrew(end: number, autoIndex: boolean): void {
+    this.#end = end
+    if (autoIndex) this.kick()
+  }
+
+  /** Starts indexing if it is not running. */
+  kick(): void {
+    if (this.#running || this.#failure !== undefined) return
+    this.#running = this.#mutex
+      .run(() => this.#catchUp())
+      .catch((err) => {
+        // A failed write (disk full, closed database) must not hang readers forever.
+        this.#failure = err
+        for (const w of this.#waiters) w.resolve()
+      })
+      .finally(() => {
+        this.#running = undefined
+        if (this.#failure === undefined && this.indexed < this.#end) this.kick()
+      })
+  }
+
+  /**
+   * Resolves when every view has indexed the log as it is now.
+   * @throws {MurmurError} `TIMEOUT` after `timeoutMs`; the cause of a failed indexing run.
+   */
+  async caughtUp(timeoutMs: number): Promise<void> {
+    const target = this.#end
+    if (this.#failure !== undefined) throw this.#failure
+    if (this.indexed >= target) return
+    this.kick()
+    let waiter: { target: number; resolve: () => void } | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      await new Promise<void>((resolve, reject) => {
+        waiter = { target, resolve }
+        this.#waiters.add(waiter)
+        timer = setTimeout(
+          () => reject(new MurmurError('TIMEOUT', `views did not catch up with the log within ${timeoutMs} ms`)),
+          timeoutMs,
+        )
+      })
+    } finally {
+      if (waiter) this.#waiters.delete(waiter)
+      clearTimeout(timer)
+    }
+    if (this.#failure !== undefined) throw this.#failure
+  }
+
+  /** Drops a view's rows and checkpoint and indexes it again from the start of the log. */
+  async rebuild(name: string): Promise<void> {
+    const slot = this.#slots.find((s) => s.view.name === name)
+    if (!slot) throw new MurmurError('INVALID_ARGUMENT', `no view named ${name}`)
+    await this.#mutex.run(() => this.#clear(slot))
+    this.kick()
+  }
+
+  /** Waits for the run in flight (used before closing the database). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running
+  }
+
+  async #clear(slot: ViewSlot): Promise<void> {
+    await slot.rows.clear()
+    await this.#checkpoints.put(nameKey(slot.view.name), encodeCheckpoint(slot.view.version, 0))
+    slot.view.reset?.()
+    slot.next = 0
+  }
+
+  async #catchUp(): Promise<void> {
+    while (this.indexed < this.#end) {
+      const from = this.indexed
+      const entries: IndexedMsg[] = []
+      for await (const [k, v] of this.#log.iterator({ gte: u64(from), limit: CHUNK })) {
+        const e = decodeLogEntry(readU64(k), v)
+        entries.push({ offset: e.offset, received: e.received, msg: decodeStored(e.id, e.bytes) })
+      }
+      if (entries.length === 0) break
+      const last = (entries[entries.length - 1] as IndexedMsg).offset
+      const ops: BatchOp[] = []
+      for (const slot of this.#slots) {
+        if (slot.next > last) continue
+        const mine = slot.next <= from ? entries : entries.filter((e) => e.offset >= slot.next)
+        const rows = slot.rows
+        await slot.view.apply(mine, {
+          put: (key, value) => ops.push({ type: 'put', sublevel: rows, key, value }),
+          del: (key) => ops.push({ type: 'del', sublevel: rows, key }),
+        })
+        ops.push({
+          type: 'put',
+          sublevel: this.#checkpoints,
+          key: nameKey(slot.view.name),
+          value: encodeCheckpoint(slot.view.version, last + 1),
+        })
+      }
+      await this.#db.batch(ops)
+      for (const slot of this.#slots) if (slot.next <= last) slot.next = last + 1
+      for (const w of this.#waiters) if (this.indexed >= w.target) w.resolve()
+      // Let timers and I/O run between chunks: on a backend that answers in microtasks only
+      // (memory-level), a long run would otherwise starve the event loop, and no waiter's
+      // timeout could fire before the whole backlog is indexed.
+      if (this.indexed < this.#end) await nextMacrotask()
+    }
+  }
+}
+
+/** Resolves on a later turn of the event loop (setImmediate where it exists: no timer clamp). */
+const nextMacrotask = (): Promise<void> =>
+  new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve)
+    else setTimeout(resolve, 0)
+  })
+
+const encoder = new TextEncoder()
+const nameKey = (name: string): Uint8Array => encoder.encode(name)
