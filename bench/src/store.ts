@@ -7,7 +7,7 @@ import { hash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decodeMsg, type Ed25519, type Msg, type Sha256, verifyMsgs } from '@murmur/core'
+import { decodeMsg, type Ed25519, type Msg, type Sha256, type VerifiedMsg, verifyMsgs } from '@murmur/core'
 import { Store } from '@murmur/store'
 import { ClassicLevel } from 'classic-level'
 import { MemorySampler, mb } from './memory.js'
@@ -18,7 +18,10 @@ export const nodeSha256: Sha256 = (b) => hash('sha256', b, 'buffer')
 export interface StoreBenchResult {
   messages: number
   authors: number
+  /** Appends with validation, verification on this thread. */
   appendPerSec: number
+  /** Appends with validation, verification on a worker thread per core. */
+  appendPoolPerSec: number
   indexPerSec: number
   peakRssMb: number
   peakHeapMb: number
@@ -27,45 +30,74 @@ export interface StoreBenchResult {
 
 const log = (s: string) => process.stderr.write(`${s}\n`)
 
-/** Runs the store benchmark; `authors × perAuthor` messages. */
-export async function benchStore(ed: Ed25519, opts: { authors: number; perAuthor: number }): Promise<StoreBenchResult> {
+/** Appends the workload at `file` with full validation; returns messages per second. */
+async function appendAll(ed: Ed25519, store: Store, file: string, onChunk: (done: number) => void): Promise<number> {
+  const t0 = performance.now()
+  let done = 0
+  // A two-stage pipeline: while chunk k is verified (on worker threads with the pool backend),
+  // chunk k - 1 is appended; decoding happens on this thread in between.
+  let inFlight: Promise<(VerifiedMsg | undefined)[]> | undefined
+  const append = async (p: Promise<(VerifiedMsg | undefined)[]>): Promise<void> => {
+    const verified = await p
+    if (verified.includes(undefined)) throw new Error('the workload has a message that does not verify')
+    await store.appendMany(verified as VerifiedMsg[])
+  }
+  for await (const chunk of readWorkload(file, 1000)) {
+    const msgs: Msg[] = []
+    for (const bytes of chunk) {
+      const r = decodeMsg(bytes, nodeSha256)
+      if (!r.ok) throw new Error(`the workload has an invalid message: ${r.reason}`)
+      msgs.push(r.value)
+    }
+    const next = verifyMsgs(ed, msgs)
+    if (inFlight) await append(inFlight)
+    inFlight = next
+    done += chunk.length
+    onChunk(done)
+  }
+  if (inFlight) await append(inFlight)
+  return (performance.now() - t0) / 1000
+}
+
+async function openStore(path: string, me: Uint8Array): Promise<Store> {
+  return Store.open(new ClassicLevel(path, { keyEncoding: 'view', valueEncoding: 'view' }), { me, autoIndex: false })
+}
+
+/**
+ * Runs the store benchmark on `authors × perAuthor` messages: appends with validation on one
+ * core (`single`) and with verification on every core (`pool`), then indexes all views.
+ */
+export async function benchStore(
+  backends: { single: Ed25519; pool: Ed25519 },
+  opts: { authors: number; perAuthor: number },
+): Promise<StoreBenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'murmur-bench-'))
   try {
     const file = join(dir, 'workload.bin')
     const total = opts.authors * opts.perAuthor
     log(`writing the workload: ${total} messages from ${opts.authors} authors…`)
-    const w = await writeWorkload(ed, file, { ...opts, onProgress: (n) => log(`  ${n}/${total}`) })
+    const w = await writeWorkload(backends.single, file, { ...opts, onProgress: (n) => log(`  ${n}/${total}`) })
     const memory = new MemorySampler()
     memory.mark('start')
-    const db = new ClassicLevel(join(dir, 'db'), { keyEncoding: 'view', valueEncoding: 'view' })
-    const store = await Store.open(db, { me: w.me.publicKey, autoIndex: false })
 
-    log('appending with validation…')
-    const t0 = performance.now()
-    let done = 0
-    let pending: Promise<unknown> = Promise.resolve()
-    for await (const chunk of readWorkload(file, 1000)) {
-      const msgs: Msg[] = []
-      for (const bytes of chunk) {
-        const r = decodeMsg(bytes, nodeSha256)
-        if (r.ok) msgs.push(r.value)
-      }
-      const verified = (await verifyMsgs(ed, msgs)).filter((m) => m !== undefined)
-      // The previous chunk's write overlaps this chunk's validation (LevelDB writes off-thread).
-      await pending
-      pending = store.appendMany(verified)
-      done += chunk.length
+    log('appending with validation, one core…')
+    const single = await openStore(join(dir, 'db1'), w.me.publicKey)
+    const singleSecs = await appendAll(backends.single, single, file, () => memory.sample())
+    if (single.size !== total) throw new Error(`appended ${single.size} of ${total}`)
+    await single.close()
+
+    log('appending with validation, verification on every core…')
+    const store = await openStore(join(dir, 'db2'), w.me.publicKey)
+    const poolSecs = await appendAll(backends.pool, store, file, (done) => {
       if (done % (total / 4) === 0) memory.mark(`appended ${done}`)
-    }
-    await pending
-    const appendSecs = (performance.now() - t0) / 1000
+    })
     if (store.size !== total) throw new Error(`appended ${store.size} of ${total}`)
 
     log('indexing all views…')
     const t1 = performance.now()
-    const quarter = setInterval(() => memory.sample(), 20)
+    const sampling = setInterval(() => memory.sample(), 20)
     await store.index()
-    clearInterval(quarter)
+    clearInterval(sampling)
     const indexSecs = (performance.now() - t1) / 1000
     memory.mark('indexed')
     const page = await store.views.timeline.page({ limit: 20 })
@@ -75,7 +107,8 @@ export async function benchStore(ed: Ed25519, opts: { authors: number; perAuthor
     return {
       messages: total,
       authors: opts.authors,
-      appendPerSec: Math.round(total / appendSecs),
+      appendPerSec: Math.round(total / singleSecs),
+      appendPoolPerSec: Math.round(total / poolSecs),
       indexPerSec: Math.round(total / indexSecs),
       peakRssMb: mb(memory.peakRss),
       peakHeapMb: mb(memory.peakHeap),

@@ -80,7 +80,8 @@ export async function writeWorkload(
       }
       const len = new Uint8Array(4)
       new DataView(len.buffer).setUint32(0, msg.bytes.length)
-      if (!out.write(len) || !out.write(msg.bytes)) await new Promise<void>((r) => out.once('drain', () => r()))
+      out.write(len)
+      if (!out.write(msg.bytes)) await new Promise<void>((r) => out.once('drain', () => r()))
       messages++
       bytes += msg.bytes.length
       if (messages % 10_000 === 0) opts.onProgress?.(messages)

@@ -40,4 +40,6 @@ export interface Ed25519 {
   verifyBatch(items: readonly VerifyItem[]): Promise<boolean[]>
   /** A fast synchronous raw verify, where the backend has one (sodium, noble). Never throws. */
   verifySync?(item: VerifyItem): boolean
+  /** Releases what the backend holds (worker threads); absent when there is nothing to release. */
+  close?(): Promise<void>
 }
