@@ -12,7 +12,8 @@
  * indefinite lengths, other tags, undefined, half and single floats, trailing bytes, nesting
  * deeper than 64 — is rejected. The differential tests hold it to @ipld/dag-cbor's encoder.
  */
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
+import { cidFromBytes } from './hash.js'
 
 /** Why bytes are not canonical DAG-CBOR. */
 export class CborError extends Error {
@@ -153,7 +154,7 @@ class Reader {
         if (raw[0] !== 0) throw new CborError('a CID in tag 42 starts with 0x00')
         let cid: CID
         try {
-          cid = CID.decode(raw.subarray(1))
+          cid = cidFromBytes(raw.subarray(1))
         } catch {
           throw new CborError('tag 42 holds no valid CID')
         }

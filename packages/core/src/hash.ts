@@ -5,7 +5,7 @@
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { CID } from 'multiformats/cid'
-import { create as createDigest } from 'multiformats/hashes/digest'
+import { create as createDigest, Digest } from 'multiformats/hashes/digest'
 import { MurmurError } from './errors.js'
 
 /** A synchronous sha-256: bytes in, 32-byte digest out. */
@@ -31,6 +31,26 @@ export function cidOf(codec: typeof DAG_CBOR | typeof RAW, bytes: Uint8Array, sh
 /** The id of a blob: CIDv1, codec raw, sha2-256. */
 export function blobId(bytes: Uint8Array, sha256: Sha256 = defaultSha256): CID {
   return cidOf(RAW, bytes, sha256)
+}
+
+/**
+ * The CID whose binary form is `bytes`. Murmur's own ids (CIDv1, dag-cbor or raw, sha2-256:
+ * 36 bytes with a fixed 4-byte prefix) are built directly, several times faster than the
+ * general decoder, which every other form goes through.
+ * @throws {Error} when `bytes` are not a CID (from multiformats).
+ */
+export function cidFromBytes(bytes: Uint8Array): CID {
+  const codec = bytes[1]
+  if (
+    bytes.length === 36 &&
+    bytes[0] === 1 &&
+    (codec === DAG_CBOR || codec === RAW) &&
+    bytes[2] === SHA2_256 &&
+    bytes[3] === 32
+  ) {
+    return new CID(1, codec, new Digest(SHA2_256, 32, bytes.subarray(4), bytes.subarray(2)), bytes) as CID
+  }
+  return CID.decode(bytes)
 }
 
 /** True when `cid` is a CIDv1 with sha2-256 (32 bytes) and the given codec. */

@@ -19,6 +19,7 @@ export { type ErrorCode, isMurmurError, MurmurError } from './errors.js'
 export {
   blobId,
   CID,
+  cidFromBytes,
   cidOf,
   DAG_CBOR,
   defaultSha256,

@@ -2,7 +2,7 @@
  * Binary layouts of the store's keys and values, in one place. Keys sort bytewise in every
  * abstract-level backend, so integers are fixed-width big-endian.
  */
-import { CID, MurmurError } from '@murmur/core'
+import { type CID, cidFromBytes, MurmurError } from '@murmur/core'
 
 /** Bytes in a message id (CIDv1, dag-cbor, sha2-256). */
 export const ID_BYTES = 36
@@ -80,7 +80,7 @@ export function decodeLogEntry(offset: number, value: Uint8Array): LogEntry {
   return {
     offset,
     received: readU64(value, 0),
-    id: CID.decode(value.subarray(8, 8 + ID_BYTES)),
+    id: cidFromBytes(value.subarray(8, 8 + ID_BYTES)),
     // A plain Uint8Array view, whatever the backend returned (Buffer in Node).
     bytes: new Uint8Array(value.buffer, value.byteOffset + 8 + ID_BYTES, value.length - 8 - ID_BYTES),
   }
@@ -110,7 +110,7 @@ export function encodeFeedState(s: FeedState): Uint8Array {
 
 export function decodeFeedState(b: Uint8Array): FeedState {
   if (b.length !== 17 + ID_BYTES) throw new MurmurError('CORRUPT', 'a feed head record has the wrong size')
-  return { seq: readU64(b, 0), first: readU64(b, 8), forked: b[16] === 1, id: CID.decode(b.subarray(17)) }
+  return { seq: readU64(b, 0), first: readU64(b, 8), forked: b[16] === 1, id: cidFromBytes(b.subarray(17)) }
 }
 
 /** A view checkpoint: `version (u64) ‖ offset (u64)`, the next log offset it will read. */

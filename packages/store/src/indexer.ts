@@ -135,47 +135,73 @@ export class Indexer {
     slot.next = 0
   }
 
+  /** Reads and decodes up to CHUNK log entries from `from`, below `end`. */
+  async #read(from: number, end: number): Promise<IndexedMsg[]> {
+    if (from >= end) return []
+    // One nextv call per chunk: a promise per entry costs more than decoding it.
+    const it = this.#log.iterator({ gte: u64(from), lt: u64(end), limit: CHUNK })
+    let raw: [Uint8Array, Uint8Array][]
+    try {
+      raw = await it.nextv(CHUNK)
+    } finally {
+      await it.close()
+    }
+    return raw.map(([k, v]) => {
+      const e = decodeLogEntry(readU64(k), v)
+      return { offset: e.offset, received: e.received, msg: decodeStored(e.id, e.bytes) }
+    })
+  }
+
   async #catchUp(): Promise<void> {
-    while (this.indexed < this.#end) {
-      const from = this.indexed
-      const entries: IndexedMsg[] = []
-      // One nextv call per chunk: a promise per entry costs more than decoding it.
-      const it = this.#log.iterator({ gte: u64(from), limit: CHUNK })
-      let raw: [Uint8Array, Uint8Array][]
-      try {
-        raw = await it.nextv(CHUNK)
-      } finally {
-        await it.close()
-      }
-      for (const [k, v] of raw) {
-        const e = decodeLogEntry(readU64(k), v)
-        entries.push({ offset: e.offset, received: e.received, msg: decodeStored(e.id, e.bytes) })
-      }
-      if (entries.length === 0) break
-      const last = (entries[entries.length - 1] as IndexedMsg).offset
-      const ops: BatchOp[] = []
-      for (const slot of this.#slots) {
-        if (slot.next > last) continue
-        const mine = slot.next <= from ? entries : entries.filter((e) => e.offset >= slot.next)
-        const rows = slot.rows
-        await slot.view.apply(mine, {
-          put: (key, value) => ops.push({ type: 'put', sublevel: rows, key, value }),
-          del: (key) => ops.push({ type: 'del', sublevel: rows, key }),
+    // A three-stage pipeline: while chunk k is written, chunk k + 1 is applied and chunk k + 2
+    // read. Writes stay one at a time and in order, so no checkpoint is ever durable before the
+    // rows of the chunks under it; `applied` runs ahead of the durable `next`.
+    const applied = new Map<ViewSlot, number>(this.#slots.map((s) => [s, s.next]))
+    const lowest = (): number => Math.min(this.#end, ...applied.values())
+    let reading = this.#read(lowest(), this.#end)
+    let writing: Promise<void> = Promise.resolve()
+    try {
+      for (;;) {
+        const entries = await reading
+        if (entries.length === 0) break
+        const first = (entries[0] as IndexedMsg).offset
+        const last = (entries[entries.length - 1] as IndexedMsg).offset
+        reading = this.#read(last + 1, this.#end)
+        const ops: BatchOp[] = []
+        const advanced: ViewSlot[] = []
+        for (const slot of this.#slots) {
+          const from = applied.get(slot) as number
+          if (from > last) continue
+          const mine = from <= first ? entries : entries.filter((e) => e.offset >= from)
+          const rows = slot.rows
+          await slot.view.apply(mine, {
+            put: (key, value) => ops.push({ type: 'put', sublevel: rows, key, value }),
+            del: (key) => ops.push({ type: 'del', sublevel: rows, key }),
+          })
+          ops.push({
+            type: 'put',
+            sublevel: this.#checkpoints,
+            key: nameKey(slot.view.name),
+            value: encodeCheckpoint(slot.view.version, last + 1),
+          })
+          applied.set(slot, last + 1)
+          advanced.push(slot)
+        }
+        await writing
+        writing = this.#db.batch(ops).then(() => {
+          for (const slot of advanced) slot.next = Math.max(slot.next, last + 1)
+          for (const w of this.#waiters) if (this.indexed >= w.target) w.resolve()
         })
-        ops.push({
-          type: 'put',
-          sublevel: this.#checkpoints,
-          key: nameKey(slot.view.name),
-          value: encodeCheckpoint(slot.view.version, last + 1),
-        })
+        writing.catch(() => undefined) // awaited below; this only stops an unhandled-rejection crash
+        // Let timers and I/O run between chunks: on a backend that answers in microtasks only
+        // (memory-level), a long run would otherwise starve the event loop, and no waiter's
+        // timeout could fire before the whole backlog is indexed.
+        await nextMacrotask()
       }
-      await this.#db.batch(ops)
-      for (const slot of this.#slots) if (slot.next <= last) slot.next = last + 1
-      for (const w of this.#waiters) if (this.indexed >= w.target) w.resolve()
-      // Let timers and I/O run between chunks: on a backend that answers in microtasks only
-      // (memory-level), a long run would otherwise starve the event loop, and no waiter's
-      // timeout could fire before the whole backlog is indexed.
-      if (this.indexed < this.#end) await nextMacrotask()
+      await writing
+    } finally {
+      await reading.catch(() => undefined)
+      await writing.catch(() => undefined)
     }
   }
 }
