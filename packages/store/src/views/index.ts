@@ -7,6 +7,13 @@ import { ThreadsView } from './threads.js'
 import { TimelineView } from './timeline.js'
 import { VotesView } from './votes.js'
 
+export type { HopsOptions, Suggestion } from './graph.js'
+export type { Profile } from './profiles.js'
+export type { Thread } from './threads.js'
+export type { AuthorPage, PageOptions, TimelineItem, TimelinePage } from './timeline.js'
+export type { Votes } from './votes.js'
+export { BlocksView, GraphView, ProfilesView, ThreadsView, TimelineView, VotesView }
+
 /** Every view a store keeps, by name. */
 export interface Views {
   readonly timeline: TimelineView
