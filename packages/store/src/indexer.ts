@@ -10,7 +10,7 @@
 import { decodeCanonical, type Msg, type MsgValue, MurmurError } from '@murmur/core'
 import { decodeCheckpoint, decodeLogEntry, encodeCheckpoint, readU64, u64 } from './codec.js'
 import { Mutex } from './mutex.js'
-import type { BatchOp, Db, IndexedMsg, Rows, View } from './view.js'
+import { type BatchOp, type Db, type IndexedMsg, type Rows, rootKey, type View } from './view.js'
 
 const CHUNK = 1000
 
@@ -175,13 +175,12 @@ export class Indexer {
           const mine = from <= first ? entries : entries.filter((e) => e.offset >= from)
           const rows = slot.rows
           await slot.view.apply(mine, {
-            put: (key, value) => ops.push({ type: 'put', sublevel: rows, key, value }),
-            del: (key) => ops.push({ type: 'del', sublevel: rows, key }),
+            put: (key, value) => ops.push({ type: 'put', key: rootKey(rows, key), value }),
+            del: (key) => ops.push({ type: 'del', key: rootKey(rows, key) }),
           })
           ops.push({
             type: 'put',
-            sublevel: this.#checkpoints,
-            key: nameKey(slot.view.name),
+            key: rootKey(this.#checkpoints, nameKey(slot.view.name)),
             value: encodeCheckpoint(slot.view.version, last + 1),
           })
           applied.set(slot, last + 1)

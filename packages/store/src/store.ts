@@ -48,7 +48,7 @@ import {
 } from './codec.js'
 import { decodeStored, Indexer } from './indexer.js'
 import { Mutex } from './mutex.js'
-import type { BatchOp, Db, Rows, View } from './view.js'
+import { type BatchOp, type Db, type Rows, rootKey, type View } from './view.js'
 import { defaultViews, type Views } from './views/index.js'
 
 /** How an append went. A refused append throws instead (see {@link Store.append}). */
@@ -193,9 +193,9 @@ export class Store {
       }
       if (state === undefined || (seq === state.seq + 1 && prev !== null && prev.equals(state.id))) {
         ops.push(
-          { type: 'put', sublevel: this.#log, key: u64(offset), value: encodeLogEntry(received, msg.id, msg.bytes) },
-          { type: 'put', sublevel: this.#ids, key: msg.id.bytes, value: u64(offset) },
-          { type: 'put', sublevel: this.#feeds, key: key(author, u64(seq)), value: u64(offset) },
+          { type: 'put', key: rootKey(this.#log, u64(offset)), value: encodeLogEntry(received, msg.id, msg.bytes) },
+          { type: 'put', key: rootKey(this.#ids, msg.id.bytes), value: u64(offset) },
+          { type: 'put', key: rootKey(this.#feeds, key(author, u64(seq))), value: u64(offset) },
         )
         staged.set(k, { seq, id: msg.id, first: state?.first ?? seq, forked: false })
         authors.set(k, author)
@@ -212,7 +212,7 @@ export class Store {
         }
         if (held) {
           const proof = makeForkProof(held as VerifiedMsg, msg)
-          ops.push({ type: 'put', sublevel: this.#forks, key: author, value: encodeForkProof(proof) })
+          ops.push({ type: 'put', key: rootKey(this.#forks, author), value: encodeForkProof(proof) })
           staged.set(k, { ...state, forked: true })
           authors.set(k, author)
           results.push({ kind: 'forked', proof })
@@ -229,7 +229,7 @@ export class Store {
     }
     if (ops.length === 0) return results
     for (const [k, s] of staged) {
-      ops.push({ type: 'put', sublevel: this.#heads, key: authors.get(k) as FeedId, value: encodeFeedState(s) })
+      ops.push({ type: 'put', key: rootKey(this.#heads, authors.get(k) as FeedId), value: encodeFeedState(s) })
     }
     await this.db.batch(ops)
     for (const [k, s] of staged) this.#states.set(k, s)

@@ -48,7 +48,24 @@ export interface View {
   reset?(): void
 }
 
-/** `put` and `del` into an array of batch operations on one sublevel. */
-export type BatchOp =
-  | { type: 'put'; sublevel: Rows; key: Uint8Array; value: Uint8Array }
-  | { type: 'del'; sublevel: Rows; key: Uint8Array }
+/**
+ * An operation of a root-database batch. Keys are full root keys (see {@link rootKey}): going
+ * around abstract-level's per-operation sublevel handling makes a batch about a third cheaper.
+ */
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
+
+const prefixes = new WeakMap<Rows, Uint8Array>()
+const encoder = new TextEncoder()
+
+/** The root-database key of `key` in `rows` (a sublevel of the root): its prefix, then the key. */
+export function rootKey(rows: Rows, key: Uint8Array): Uint8Array {
+  let prefix = prefixes.get(rows)
+  if (prefix === undefined) {
+    prefix = encoder.encode(rows.prefix)
+    prefixes.set(rows, prefix)
+  }
+  const out = new Uint8Array(prefix.length + key.length)
+  out.set(prefix)
+  out.set(key, prefix.length)
+  return out
+}
