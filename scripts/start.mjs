@@ -1,5 +1,32 @@
 #!/usr/bin/env node
-// `npm start` will run the always-on peer (`murmur serve` on ./data). That peer is not built yet.
-console.error('murmur: the always-on peer is not built yet (it comes with the replication and peer work).')
-console.error('For now, `npm test` runs the core and store, and `npm run bench` measures them.')
-process.exit(1)
+// `npm start`: the always-on peer on ./data. Installs and builds what is missing, makes an
+// identity on first start, then runs `murmur serve` on a fixed port (so the web app's origin,
+// and with it the browser's storage, stays the same between starts). Extra arguments go to serve.
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build, ensureModules } from './ensure.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = join(root, 'packages', 'peer', 'bin', 'murmur.js')
+const data = join(root, 'data')
+
+ensureModules()
+build()
+
+function murmur(args, stdio = 'inherit') {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio })
+    for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 0 : 1)))
+  })
+}
+
+if (!existsSync(join(data, 'secret'))) {
+  const code = await murmur(['init', '--data', data])
+  if (code !== 0) process.exit(code)
+}
+const extra = process.argv.slice(2)
+const port = extra.includes('--port') ? [] : ['--port', process.env.PORT ?? '8420']
+process.exit(await murmur(['serve', '--data', data, ...port, ...extra]))

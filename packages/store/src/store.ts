@@ -8,6 +8,7 @@
  * - `head`  author              -> FeedState (latest seq and id, first seq held, forked)
  * - `fork`  author              -> fork proof (the two signed messages)
  * - `ckpt`  view name           -> view version ‖ next offset
+ * - `blob`  blob CIDs           -> bytes and sizes (see blobs.ts)
  * - `v-<name>`                  -> the view's own rows
  *
  * An append is one atomic batch of log + id + feed + head, so a message is durable in the log
@@ -34,6 +35,7 @@ import {
   toHex,
   type VerifiedMsg,
 } from '@murmur/core'
+import { BlobStore } from './blobs.js'
 import {
   decodeFeedState,
   decodeLogEntry,
@@ -70,6 +72,8 @@ export interface StoreOptions {
   indexWaitMs?: number
   /** The clock used for received times (tests pass their own). */
   now?: () => number
+  /** The largest blob taken, in bytes (default 5 MiB). */
+  maxBlobBytes?: number
 }
 
 const rowsOptions = { keyEncoding: 'view', valueEncoding: 'view' } as const
@@ -79,6 +83,8 @@ export class Store {
   readonly me: FeedId | undefined
   /** The materialized views and their queries. */
   readonly views: Views
+  /** Content-addressed blobs (images). */
+  readonly blobs: BlobStore
   readonly #log: Rows
   readonly #ids: Rows
   readonly #feeds: Rows
@@ -105,6 +111,7 @@ export class Store {
     this.#feeds = sub('feed')
     this.#heads = sub('head')
     this.#forks = sub('fork')
+    this.blobs = new BlobStore(sub('blob'), { maxBlobBytes: opts.maxBlobBytes })
     this.views = defaultViews(this)
     const list: View[] = Object.values(this.views)
     this.#indexer = new Indexer(

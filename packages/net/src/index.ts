@@ -1,0 +1,24 @@
+/**
+ * @murmur/net — transports for replication. This entry is browser-safe: a WebSocket as a
+ * channel, a dialler and a redialer with backoff. The Node listener and dialler are in
+ * `@murmur/net/node`.
+ */
+export {
+  type DialOptions,
+  dial,
+  Redialer,
+  type RedialOptions,
+  type RedialState,
+  type RedialStatus,
+  type WebSocketConstructor,
+} from './dial.js'
+export { isNetError, NetError, type NetErrorCode } from './errors.js'
+export {
+  CLOSE_CODES,
+  type SocketEvent,
+  truncateReason,
+  type WebSocketLike,
+  type WsChannel,
+  type WsChannelOptions,
+  wsChannel,
+} from './websocket.js'
