@@ -159,7 +159,7 @@ function contactCommand(
       const m = await publish(local, { type: 'contact', content: { target, ...content(target) } })
       return { ...msgJson(m), target: formatFeedId(target) }
     },
-    text: (r: { target: string }) => `${name === 'unfollow' ? 'unfollowed' : `${name}ed`} ${r.target} (this is public)`,
+    text: (r: { target: string }) => `${name}ed ${r.target} (this is public)`,
   }
 }
 
@@ -303,19 +303,31 @@ const status: Command = {
     messages: number
     forks: string[]
     serving: boolean
-    peers?: { remote: string; state?: string; received?: number; rejected?: number }[]
+    peers?: {
+      remote?: string
+      state?: string
+      initiator?: boolean
+      counters?: { received?: number; invalid?: number }
+    }[]
     rejected?: Record<string, number>
-  }) =>
-    [
+    dialing?: { url: string; state: string; lastError?: string }[]
+  }) => {
+    const rejected = Object.entries(r.rejected ?? {}).filter(([, n]) => n > 0)
+    return [
       `id        ${r.id} (seq ${r.seq})`,
       `store     ${r.messages} messages in ${r.feeds} feeds`,
       `forks     ${r.forks.length === 0 ? 'none' : r.forks.join(', ')}`,
-      `peer      ${r.serving ? 'serving' : 'not running (murmur serve)'}`,
+      `peer      ${r.serving ? 'serving' : 'not running (start it with murmur serve)'}`,
       ...(r.peers ?? []).map(
-        (p) => `  ${p.remote} ${p.state ?? ''} received ${p.received ?? 0} rejected ${p.rejected ?? 0}`,
+        (p) =>
+          `  ${p.remote ?? '(handshake)'} ${p.state ?? ''} ${p.initiator ? 'outgoing' : 'incoming'}, received ${p.counters?.received ?? 0}, invalid ${p.counters?.invalid ?? 0}`,
       ),
-      ...(r.rejected ? [`rejected  ${JSON.stringify(r.rejected)}`] : []),
-    ].join('\n'),
+      ...(r.dialing ?? []).map((d) => `  dialing ${d.url}: ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`),
+      ...(r.serving
+        ? [`rejected  ${rejected.length === 0 ? 'nothing' : rejected.map(([k, n]) => `${k} ${n}`).join(', ')}`]
+        : []),
+    ].join('\n')
+  },
 }
 
 /** The store commands, by name. */

@@ -1,12 +1,269 @@
-/** The commands that go on the network: `serve` and `sync` (filled in with replication). */
+/**
+ * The commands that go on the network. `serve` stays online: it serves HTTP(S) (the web app
+ * once built), accepts WebSocket replication on /murmur, keeps connections to the peers it was
+ * given (reconnecting with backoff), and answers the other commands on the control socket.
+ * `sync URL` does one catch-up with a peer, showing progress, then exits.
+ */
+import { readFile } from 'node:fs/promises'
+import { createServer as createHttp, type Server } from 'node:http'
+import { createServer as createHttps } from 'node:https'
+import { formatFeedId } from '@murmur/core'
+import { Redialer } from '@murmur/net'
+import { type Listener, listen, NodeWebSocket, nodeDial } from '@murmur/net/node'
+import { type HostMode, Replicator } from '@murmur/replicate'
 import type { Command, Input } from './commands.js'
+import { serveControl } from './control.js'
+import { CliError, EXIT } from './errors.js'
+import { openLocal } from './local.js'
+import { dataPaths } from './paths.js'
+import { progressBar } from './progress.js'
+import { siteHandler } from './site.js'
+
+type Out = { json: boolean; print(r: unknown, t: string): void }
 
 /** A command that runs its own lifecycle (network, signals) and returns its exit code. */
 export interface NetworkCommand extends Pick<Command, 'name' | 'usage' | 'summary' | 'options' | 'positionals'> {
-  main(
-    input: Input & { data: string; json: boolean },
-    out: { json: boolean; print(r: unknown, t: string): void },
-  ): Promise<number>
+  main(input: Input & { data: string; json: boolean }, out: Out): Promise<number>
 }
 
-export const NETWORK_COMMANDS: ReadonlyMap<string, NetworkCommand> = new Map()
+/** The port `serve` and `npm start` use unless told otherwise (a fixed origin keeps browser storage). */
+export const DEFAULT_PORT = 8420
+
+function portArg(v: unknown): number {
+  if (v === undefined) return DEFAULT_PORT
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new CliError('--port takes a port number from 0 to 65535', EXIT.usage)
+  return n
+}
+
+function hopsArg(v: unknown): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 6) throw new CliError('--hops takes a whole number from 0 to 6', EXIT.usage)
+  return n
+}
+
+function urlArg(text: string): string {
+  let u: URL
+  try {
+    u = new URL(text)
+  } catch {
+    throw new CliError(`not a peer address: ${text} (expected ws://host:port/murmur or wss://…)`, EXIT.usage)
+  }
+  if (u.protocol === 'http:' || u.protocol === 'https:') {
+    // Accept the page URL a person was given: the peer's WebSocket lives on /murmur.
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:'
+    if (u.pathname === '/' || u.pathname === '') u.pathname = '/murmur'
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+    throw new CliError(`not a peer address: ${text} (expected ws://, wss://, http:// or https://)`, EXIT.usage)
+  }
+  u.hash = ''
+  return u.toString()
+}
+
+const serve: NetworkCommand = {
+  name: 'serve',
+  usage:
+    'serve [--port N] [--listen ADDR] [--peer URL ...] [--tls-cert F --tls-key F] [--host peers|follows] [--hops N]',
+  summary: 'stay online: serve the web app, replicate over WebSocket, keep connections to peers',
+  options: {
+    port: { type: 'string' },
+    listen: { type: 'string' },
+    peer: { type: 'string', multiple: true },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    host: { type: 'string' },
+    hops: { type: 'string' },
+  },
+  positionals: [0, 0],
+  async main(input, out) {
+    const v = input.values
+    const port = portArg(v.port)
+    const bind = typeof v.listen === 'string' ? v.listen : '127.0.0.1'
+    const host = (v.host ?? 'peers') as string
+    if (host !== 'peers' && host !== 'follows') throw new CliError('--host takes peers or follows', EXIT.usage)
+    const hops = hopsArg(v.hops)
+    const peers = ((v.peer as string[] | undefined) ?? []).map(urlArg)
+    const cert = v['tls-cert']
+    const key = v['tls-key']
+    if ((cert === undefined) !== (key === undefined))
+      throw new CliError('--tls-cert and --tls-key go together', EXIT.usage)
+    let tls: { cert: Buffer; key: Buffer } | undefined
+    if (typeof cert === 'string' && typeof key === 'string') {
+      try {
+        tls = { cert: await readFile(cert), key: await readFile(key) }
+      } catch (err) {
+        throw new CliError(`cannot read the TLS certificate or key: ${(err as Error).message}`, EXIT.usage)
+      }
+    }
+
+    const local = await openLocal(input.data, { pool: true })
+    const replicator = new Replicator({
+      store: local.store,
+      ed: local.ed,
+      keys: local.keys,
+      host: host as HostMode,
+      ...(hops === undefined ? {} : { hops }),
+    })
+    const redialers = new Map<string, Redialer>()
+    const live = {
+      status: () => ({
+        ...replicator.status(),
+        dialing: [...redialers.values()].map((r) => ({
+          url: r.url,
+          ...r.status,
+          lastError: r.status.lastError?.message,
+        })),
+      }),
+    }
+    let server: Server
+    try {
+      server = tls ? createHttps(tls) : createHttp()
+    } catch (err) {
+      await local.close()
+      throw new CliError(`cannot use the TLS certificate: ${(err as Error).message}`, EXIT.usage)
+    }
+    server.on('request', siteHandler({ id: local.keys.publicKey, tls: tls !== undefined }))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, bind, () => resolve())
+      })
+    } catch (err) {
+      await local.close()
+      const code = (err as NodeJS.ErrnoException).code
+      throw new CliError(
+        code === 'EADDRINUSE'
+          ? `port ${port} is in use: stop what uses it or pick another with --port`
+          : `cannot listen on ${bind}:${port}: ${(err as Error).message}`,
+        EXIT.failed,
+      )
+    }
+    const boundPort = (server.address() as { port: number }).port
+    const listener: Listener = await listen({
+      server,
+      path: '/murmur',
+      onChannel: (channel) => {
+        replicator.connect(channel, { initiator: false })
+      },
+    })
+    for (const url of peers) {
+      redialers.set(
+        url,
+        new Redialer(url, {
+          WebSocket: NodeWebSocket,
+          onChannel: (channel) => {
+            replicator.connect(channel, { initiator: true })
+          },
+        }),
+      )
+    }
+    const stopControl = await serveControl(dataPaths(input.data).socket, local, live)
+    const shown = bind === '0.0.0.0' || bind === '::' ? 'localhost' : bind.includes(':') ? `[${bind}]` : bind
+    const url = `${tls ? 'https' : 'http'}://${shown}:${boundPort}/`
+    const id = formatFeedId(local.keys.publicKey)
+    out.print(
+      { url, id, port: boundPort, ws: `${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur` },
+      `murmur is serving ${url}\nid   ${id}\npeer ${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur\nCtrl-C stops it.`,
+    )
+
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+    if (!input.json) process.stdout.write('stopping…\n')
+    await Promise.all([...redialers.values()].map((r) => r.stop()))
+    await listener.close()
+    await replicator.close()
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections?.()
+    })
+    await stopControl()
+    await local.close()
+    return EXIT.ok
+  },
+}
+
+const sync: NetworkCommand = {
+  name: 'sync',
+  usage: 'sync URL [--timeout SECONDS] [--hops N]',
+  summary: 'catch up once with a peer (with a progress bar), then exit',
+  options: { timeout: { type: 'string' }, hops: { type: 'string' } },
+  positionals: [1, 1],
+  async main(input, out) {
+    const url = urlArg(input.positionals[0] as string)
+    const timeoutS = input.values.timeout === undefined ? 600 : Number(input.values.timeout)
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0)
+      throw new CliError('--timeout takes a number of seconds', EXIT.usage)
+    const hops = hopsArg(input.values.hops)
+    const local = await openLocal(input.data, { pool: true })
+    const replicator = new Replicator({
+      store: local.store,
+      ed: local.ed,
+      keys: local.keys,
+      ...(hops === undefined ? {} : { hops }),
+    })
+    const bar = progressBar(process.stderr, !input.json)
+    try {
+      let channel: Awaited<ReturnType<typeof nodeDial>>
+      try {
+        channel = await nodeDial(url, { timeoutMs: 15_000 })
+      } catch (err) {
+        throw new CliError(`${(err as Error).message}`, EXIT.unreachable)
+      }
+      const conn = replicator.connect(channel, { initiator: true })
+      try {
+        await conn.ready
+      } catch (err) {
+        const info = (err as { cause?: { reason?: string } }).cause
+        throw new CliError(
+          `the peer at ${url} refused the connection: ${info?.reason ?? (err as Error).message}`,
+          EXIT.failed,
+        )
+      }
+      // Caught up = everything announced has arrived and nothing new was announced (the want
+      // set can grow as follows arrive) for a quiet moment.
+      const QUIET_MS = 1000
+      let last = Date.now()
+      const off = replicator.subscribe((e) => {
+        if (e.type === 'progress' || e.type === 'wanted') last = Date.now()
+        if (e.type === 'progress') bar.update(e.progress.received, e.progress.expected)
+      })
+      const deadline = Date.now() + timeoutS * 1000
+      try {
+        for (;;) {
+          if (conn.state === 'closed') {
+            const info = await conn.closed
+            throw new CliError(`the connection to ${url} closed during sync: ${info.reason}`, EXIT.failed)
+          }
+          const p = conn.progress()
+          if (p.received >= p.expected && Date.now() - last >= QUIET_MS) break
+          if (Date.now() > deadline) throw new CliError(`sync did not finish within ${timeoutS} s`, EXIT.failed)
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      } finally {
+        off()
+      }
+      const p = conn.progress()
+      bar.done(p.received)
+      const counters = conn.status().counters
+      await local.store.indexed()
+      out.print(
+        { url, remote: conn.remote ? formatFeedId(conn.remote) : null, received: p.received, counters },
+        `synced with ${url}: ${p.received} new messages`,
+      )
+      return EXIT.ok
+    } finally {
+      bar.done()
+      await replicator.close()
+      await local.close()
+    }
+  },
+}
+
+/** The network commands, by name. */
+export const NETWORK_COMMANDS: ReadonlyMap<string, NetworkCommand> = new Map([serve, sync].map((c) => [c.name, c]))

@@ -1,0 +1,36 @@
+/**
+ * What a {@link Connection} needs from its replicator: the shared parts (store, crypto, limits,
+ * blob exchange, want set) and the places it reports to. An explicit contract, so a connection
+ * can be read (and tested) without the replicator around it.
+ */
+import type { Ed25519, FeedId, ForkProof, Keypair, Sha256 } from '@murmur/core'
+import type { Store } from '@murmur/store'
+import type { BlobExchange } from './blobs.js'
+import type { Connection, Progress } from './connection.js'
+import type { Limits, RejectReason } from './limits.js'
+import type { CloseInfo } from './session.js'
+
+/** The replicator as its connections see it. */
+export interface ReplicaContext {
+  readonly store: Store
+  readonly ed: Ed25519
+  readonly sha256: Sha256
+  readonly keys: Keypair
+  readonly networkKey: Uint8Array
+  readonly limits: Limits
+  readonly blobs: BlobExchange
+  /** True when this peer wants feed `hex` (lowercase hex of its id). */
+  wants(hex: string): boolean
+  /** The want set, once it is computed. */
+  wantList(): Promise<FeedId[]>
+  /** The handshake of `conn` finished. */
+  ready(conn: Connection): void
+  /** `conn` ended. */
+  closed(conn: Connection, info: CloseInfo): void
+  /** `conn`'s remote sent an invalid item. */
+  rejected(conn: Connection, reason: RejectReason, detail: string): void
+  /** A message from `conn` proved a fork (the author's fault). */
+  fork(conn: Connection, proof: ForkProof): void
+  /** `conn`'s progress changed. */
+  progress(conn: Connection, progress: Progress): void
+}

@@ -1,0 +1,420 @@
+/**
+ * Every byte layout of the wire protocol, in one place, as explicit encode/decode pairs.
+ *
+ * Two layers:
+ * - **Wire frames** (what the channel carries, each at most {@link MAX_FRAME} bytes):
+ *   `[kind][body]`, kind 1 = a Noise handshake message, 2 = a handshake abort
+ *   (`[code][utf8 reason]`, plaintext: nothing is keyed yet), 3 = a sealed frame (ChaCha20-Poly1305
+ *   ciphertext of one protocol frame, counter nonces; see session.ts).
+ * - **Protocol frames** (the plaintext inside a sealed frame): `[version << 5 | type][body]`,
+ *   version 1. Bodies are binary with fixed-width big-endian integers: a feed id is 32 bytes, a
+ *   blob id (CIDv1 raw sha2-256) 36 bytes, a seq 8 bytes.
+ *
+ * | type | name       | body                                                          |
+ * | ---- | ---------- | ------------------------------------------------------------- |
+ * | 1    | CLOCK      | entries: feed(32) ‖ seq(8) ‖ id prefix(8); seq 0 = none held  |
+ * | 2    | UNWANT     | feeds(32 each): stop sending these                            |
+ * | 3    | CREDIT     | bytes(4): more room for MSGS and BLOB_CHUNK frames            |
+ * | 4    | MSGS       | messages: length(2) ‖ signed message bytes, in feed order     |
+ * | 5    | GET        | feed(32) ‖ seq(8): send me that one message (fork evidence)   |
+ * | 6    | NONE       | feed(32) ‖ seq(8): the answer to a GET when it is not held    |
+ * | 7    | BLOB_WANT  | blob ids(36 each)                                             |
+ * | 8    | BLOB_HAVE  | blob id(36) ‖ size(4)                                         |
+ * | 9    | BLOB_GET   | blob id(36) ‖ offset(4) ‖ length(4)                           |
+ * | 10   | BLOB_CHUNK | blob id(36) ‖ offset(4) ‖ bytes                               |
+ * | 11   | CLOSE      | utf8 reason: the sender is closing, and why                   |
+ *
+ * Decoders never throw: a body that does not parse is returned as `{ error }`, which the
+ * connection counts against the peer that sent it.
+ */
+import { type CID, cidFromBytes, type FeedId, isMurmurCid, RAW } from '@murmur/core'
+import { MAX_FRAME } from './channel.js'
+
+/** Protocol version of the frames (the high 3 bits of their first byte). */
+export const PROTOCOL_VERSION = 1
+
+/** Kinds of wire frames (their first byte). */
+export const WIRE = { handshake: 1, abort: 2, sealed: 3 } as const
+
+/** Bytes the seal adds to a protocol frame: the wire kind and the 16-byte Poly1305 tag. */
+export const SEAL_OVERHEAD = 1 + 16
+
+/** The largest protocol frame (plaintext), so the sealed wire frame fits {@link MAX_FRAME}. */
+export const MAX_PLAINTEXT = MAX_FRAME - SEAL_OVERHEAD
+
+/** Frame types of protocol version 1. */
+export const TYPE = {
+  clock: 1,
+  unwant: 2,
+  credit: 3,
+  msgs: 4,
+  get: 5,
+  none: 6,
+  blobWant: 7,
+  blobHave: 8,
+  blobGet: 9,
+  blobChunk: 10,
+  close: 11,
+} as const
+
+const FEED = 32
+const SEQ = 8
+const PREFIX = 8
+const BLOB_ID = 36
+/** Bytes of one clock entry. */
+export const CLOCK_ENTRY_BYTES = FEED + SEQ + PREFIX
+/** Bytes a message adds to a MSGS frame besides its own: the length prefix. */
+export const MSG_OVERHEAD = 2
+/** Bytes of a BLOB_CHUNK frame besides the chunk itself (type, blob id, offset). */
+export const CHUNK_OVERHEAD = 1 + BLOB_ID + 4
+/** The most clock entries one CLOCK frame holds. */
+export const CLOCK_ENTRIES_PER_FRAME = Math.floor((MAX_PLAINTEXT - 1) / CLOCK_ENTRY_BYTES)
+/** The most feeds one UNWANT frame holds. */
+export const UNWANT_PER_FRAME = Math.floor((MAX_PLAINTEXT - 1) / FEED)
+/** The most blob ids one BLOB_WANT frame holds. */
+export const BLOB_WANT_PER_FRAME = 256
+const MAX_CLOSE_REASON = 512
+
+/** One clock entry: the latest seq held of a feed and the first 8 bytes of that message's id digest. */
+export interface ClockEntry {
+  readonly feed: FeedId
+  /** Latest seq held; 0 when none is held. */
+  readonly seq: number
+  /** First 8 bytes of the sha2-256 digest of the message at `seq` (zeros when none). */
+  readonly prefix: Uint8Array
+}
+
+/** A decoded protocol frame. */
+export type Frame =
+  | { type: 'clock'; entries: ClockEntry[] }
+  | { type: 'unwant'; feeds: FeedId[] }
+  | { type: 'credit'; bytes: number }
+  | { type: 'msgs'; msgs: Uint8Array[] }
+  | { type: 'get'; feed: FeedId; seq: number }
+  | { type: 'none'; feed: FeedId; seq: number }
+  | { type: 'blob-want'; cids: CID[] }
+  | { type: 'blob-have'; cid: CID; size: number }
+  | { type: 'blob-get'; cid: CID; offset: number; length: number }
+  | { type: 'blob-chunk'; cid: CID; offset: number; bytes: Uint8Array }
+  | { type: 'close'; reason: string }
+
+/** Why a frame did not decode. */
+export interface FrameError {
+  readonly error: string
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integers and fixed fields
+
+function writeU32(out: Uint8Array, at: number, n: number): void {
+  out[at] = n >>> 24
+  out[at + 1] = (n >>> 16) & 255
+  out[at + 2] = (n >>> 8) & 255
+  out[at + 3] = n & 255
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return (
+    (((b[at] as number) << 24) |
+      ((b[at + 1] as number) << 16) |
+      ((b[at + 2] as number) << 8) |
+      (b[at + 3] as number)) >>>
+    0
+  )
+}
+
+function writeU64(out: Uint8Array, at: number, n: number): void {
+  writeU32(out, at, Math.floor(n / 0x1_0000_0000))
+  writeU32(out, at + 4, n >>> 0)
+}
+
+/** A u64 that must be a safe integer; -1 when it is not. */
+function readSeq(b: Uint8Array, at: number): number {
+  const hi = readU32(b, at)
+  if (hi > 0x1f_ffff) return -1
+  return hi * 0x1_0000_0000 + readU32(b, at + 4)
+}
+
+function header(type: number, bodyBytes: number): Uint8Array {
+  const out = new Uint8Array(1 + bodyBytes)
+  out[0] = (PROTOCOL_VERSION << 5) | type
+  return out
+}
+
+function blobCid(b: Uint8Array, at: number): CID | undefined {
+  try {
+    const cid = cidFromBytes(b.slice(at, at + BLOB_ID))
+    return isMurmurCid(cid, RAW) ? cid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function checkBlobCid(cid: CID): Uint8Array {
+  if (cid.bytes.length !== BLOB_ID) throw new RangeError('a blob id is a 36-byte CIDv1 (raw, sha2-256)')
+  return cid.bytes
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoders (for our own, well-formed data: they throw RangeError on programmer mistakes)
+
+/** A CLOCK frame of at most {@link CLOCK_ENTRIES_PER_FRAME} entries. */
+export function encodeClock(entries: readonly ClockEntry[]): Uint8Array {
+  if (entries.length > CLOCK_ENTRIES_PER_FRAME) throw new RangeError('too many clock entries for one frame')
+  const out = header(TYPE.clock, entries.length * CLOCK_ENTRY_BYTES)
+  let at = 1
+  for (const e of entries) {
+    out.set(e.feed, at)
+    writeU64(out, at + FEED, e.seq)
+    out.set(e.prefix.subarray(0, PREFIX), at + FEED + SEQ)
+    at += CLOCK_ENTRY_BYTES
+  }
+  return out
+}
+
+/** An UNWANT frame of at most {@link UNWANT_PER_FRAME} feeds. */
+export function encodeUnwant(feeds: readonly FeedId[]): Uint8Array {
+  if (feeds.length > UNWANT_PER_FRAME) throw new RangeError('too many feeds for one frame')
+  const out = header(TYPE.unwant, feeds.length * FEED)
+  feeds.forEach((f, i) => {
+    out.set(f, 1 + i * FEED)
+  })
+  return out
+}
+
+/** A CREDIT frame granting `bytes` more (1 to 2^32-1). */
+export function encodeCredit(bytes: number): Uint8Array {
+  const out = header(TYPE.credit, 4)
+  writeU32(out, 1, bytes)
+  return out
+}
+
+/** The size of a MSGS frame holding messages of these sizes. */
+export function msgsFrameBytes(totalMsgBytes: number, count: number): number {
+  return 1 + totalMsgBytes + count * MSG_OVERHEAD
+}
+
+/** A MSGS frame of signed messages (each under 64 KiB; the whole at most {@link MAX_PLAINTEXT}). */
+export function encodeMsgs(msgs: readonly Uint8Array[]): Uint8Array {
+  let total = 0
+  for (const m of msgs) total += m.length
+  const out = header(TYPE.msgs, total + msgs.length * MSG_OVERHEAD)
+  let at = 1
+  for (const m of msgs) {
+    out[at] = m.length >>> 8
+    out[at + 1] = m.length & 255
+    out.set(m, at + 2)
+    at += 2 + m.length
+  }
+  return out
+}
+
+function encodeFeedSeq(type: number, feed: FeedId, seq: number): Uint8Array {
+  const out = header(type, FEED + SEQ)
+  out.set(feed, 1)
+  writeU64(out, 1 + FEED, seq)
+  return out
+}
+
+/** A GET frame: send me `feed`'s message at `seq`. */
+export function encodeGet(feed: FeedId, seq: number): Uint8Array {
+  return encodeFeedSeq(TYPE.get, feed, seq)
+}
+
+/** A NONE frame: I do not hold `feed`'s message at `seq`. */
+export function encodeNone(feed: FeedId, seq: number): Uint8Array {
+  return encodeFeedSeq(TYPE.none, feed, seq)
+}
+
+/** A BLOB_WANT frame of at most {@link BLOB_WANT_PER_FRAME} blob ids. */
+export function encodeBlobWant(cids: readonly CID[]): Uint8Array {
+  if (cids.length > BLOB_WANT_PER_FRAME) throw new RangeError('too many blob ids for one frame')
+  const out = header(TYPE.blobWant, cids.length * BLOB_ID)
+  cids.forEach((c, i) => {
+    out.set(checkBlobCid(c), 1 + i * BLOB_ID)
+  })
+  return out
+}
+
+/** A BLOB_HAVE frame. */
+export function encodeBlobHave(cid: CID, size: number): Uint8Array {
+  const out = header(TYPE.blobHave, BLOB_ID + 4)
+  out.set(checkBlobCid(cid), 1)
+  writeU32(out, 1 + BLOB_ID, size)
+  return out
+}
+
+/** A BLOB_GET frame. */
+export function encodeBlobGet(cid: CID, offset: number, length: number): Uint8Array {
+  const out = header(TYPE.blobGet, BLOB_ID + 8)
+  out.set(checkBlobCid(cid), 1)
+  writeU32(out, 1 + BLOB_ID, offset)
+  writeU32(out, 1 + BLOB_ID + 4, length)
+  return out
+}
+
+/** A BLOB_CHUNK frame. */
+export function encodeBlobChunk(cid: CID, offset: number, bytes: Uint8Array): Uint8Array {
+  const out = header(TYPE.blobChunk, BLOB_ID + 4 + bytes.length)
+  out.set(checkBlobCid(cid), 1)
+  writeU32(out, 1 + BLOB_ID, offset)
+  out.set(bytes, CHUNK_OVERHEAD)
+  return out
+}
+
+/** A CLOSE frame (the reason is cut to 512 bytes). */
+export function encodeClose(reason: string): Uint8Array {
+  const text = new TextEncoder().encode(reason).subarray(0, MAX_CLOSE_REASON)
+  const out = header(TYPE.close, text.length)
+  out.set(text, 1)
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoder (for remote data: never throws)
+
+const fail = (error: string): FrameError => ({ error })
+
+/** Decodes a protocol frame (the plaintext of a sealed frame), or says why it does not decode. */
+export function decodeFrame(p: Uint8Array): Frame | FrameError {
+  if (p.length === 0) return fail('an empty frame')
+  if (p.length > MAX_PLAINTEXT) return fail(`a frame of ${p.length} bytes (the limit is ${MAX_PLAINTEXT})`)
+  const first = p[0] as number
+  const version = first >>> 5
+  if (version !== PROTOCOL_VERSION) return fail(`frame version ${version} (this peer speaks ${PROTOCOL_VERSION})`)
+  const type = first & 31
+  const body = p.length - 1
+  switch (type) {
+    case TYPE.clock: {
+      if (body % CLOCK_ENTRY_BYTES !== 0) return fail('a CLOCK body is a whole number of 48-byte entries')
+      const entries: ClockEntry[] = []
+      for (let at = 1; at < p.length; at += CLOCK_ENTRY_BYTES) {
+        const seq = readSeq(p, at + FEED)
+        if (seq < 0) return fail('a clock seq beyond 2^53')
+        entries.push({ feed: p.slice(at, at + FEED), seq, prefix: p.slice(at + FEED + SEQ, at + CLOCK_ENTRY_BYTES) })
+      }
+      return { type: 'clock', entries }
+    }
+    case TYPE.unwant: {
+      if (body % FEED !== 0) return fail('an UNWANT body is a whole number of 32-byte feed ids')
+      const feeds: FeedId[] = []
+      for (let at = 1; at < p.length; at += FEED) feeds.push(p.slice(at, at + FEED))
+      return { type: 'unwant', feeds }
+    }
+    case TYPE.credit: {
+      if (body !== 4) return fail('a CREDIT body is 4 bytes')
+      const bytes = readU32(p, 1)
+      if (bytes === 0) return fail('a CREDIT of 0 bytes')
+      return { type: 'credit', bytes }
+    }
+    case TYPE.msgs: {
+      const msgs: Uint8Array[] = []
+      let at = 1
+      while (at < p.length) {
+        if (at + 2 > p.length) return fail('a MSGS body ends inside a length')
+        const len = ((p[at] as number) << 8) | (p[at + 1] as number)
+        if (len === 0) return fail('an empty message in MSGS')
+        if (at + 2 + len > p.length) return fail('a message in MSGS runs past the frame')
+        msgs.push(p.slice(at + 2, at + 2 + len))
+        at += 2 + len
+      }
+      if (msgs.length === 0) return fail('a MSGS frame without messages')
+      return { type: 'msgs', msgs }
+    }
+    case TYPE.get:
+    case TYPE.none: {
+      if (body !== FEED + SEQ) return fail('a GET or NONE body is feed(32) and seq(8)')
+      const seq = readSeq(p, 1 + FEED)
+      if (seq < 1) return fail('a GET or NONE seq must be 1 to 2^53')
+      return { type: type === TYPE.get ? 'get' : 'none', feed: p.slice(1, 1 + FEED), seq }
+    }
+    case TYPE.blobWant: {
+      if (body % BLOB_ID !== 0 || body === 0) return fail('a BLOB_WANT body is one or more 36-byte blob ids')
+      if (body / BLOB_ID > BLOB_WANT_PER_FRAME) return fail(`more than ${BLOB_WANT_PER_FRAME} blob ids in BLOB_WANT`)
+      const cids: CID[] = []
+      for (let at = 1; at < p.length; at += BLOB_ID) {
+        const cid = blobCid(p, at)
+        if (!cid) return fail('a BLOB_WANT id is not a raw sha2-256 CIDv1')
+        cids.push(cid)
+      }
+      return { type: 'blob-want', cids }
+    }
+    case TYPE.blobHave: {
+      if (body !== BLOB_ID + 4) return fail('a BLOB_HAVE body is id(36) and size(4)')
+      const cid = blobCid(p, 1)
+      if (!cid) return fail('a BLOB_HAVE id is not a raw sha2-256 CIDv1')
+      return { type: 'blob-have', cid, size: readU32(p, 1 + BLOB_ID) }
+    }
+    case TYPE.blobGet: {
+      if (body !== BLOB_ID + 8) return fail('a BLOB_GET body is id(36), offset(4) and length(4)')
+      const cid = blobCid(p, 1)
+      if (!cid) return fail('a BLOB_GET id is not a raw sha2-256 CIDv1')
+      return { type: 'blob-get', cid, offset: readU32(p, 1 + BLOB_ID), length: readU32(p, 1 + BLOB_ID + 4) }
+    }
+    case TYPE.blobChunk: {
+      if (body < BLOB_ID + 4 + 1) return fail('a BLOB_CHUNK body is id(36), offset(4) and at least one byte')
+      const cid = blobCid(p, 1)
+      if (!cid) return fail('a BLOB_CHUNK id is not a raw sha2-256 CIDv1')
+      return { type: 'blob-chunk', cid, offset: readU32(p, 1 + BLOB_ID), bytes: p.subarray(CHUNK_OVERHEAD) }
+    }
+    case TYPE.close: {
+      if (body > MAX_CLOSE_REASON) return fail('a CLOSE reason over 512 bytes')
+      return { type: 'close', reason: new TextDecoder('utf-8', { fatal: false }).decode(p.subarray(1)) }
+    }
+    default:
+      return fail(`unknown frame type ${type}`)
+  }
+}
+
+/** True when `x` is a {@link FrameError}. */
+export function isFrameError(x: Frame | FrameError): x is FrameError {
+  return 'error' in x
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handshake: the hello carried in the Noise payloads, and abort frames
+
+/** Hello bytes: `[protocol version][reserved flags]`; longer hellos are from newer peers. */
+export function encodeHello(): Uint8Array {
+  return new Uint8Array([PROTOCOL_VERSION, 0])
+}
+
+/** The protocol version in a hello, or -1 when it is not a hello. */
+export function decodeHello(b: Uint8Array): number {
+  return b.length >= 2 ? (b[0] as number) : -1
+}
+
+/** Why a handshake was aborted (the code byte of an abort frame). */
+export const ABORT = {
+  /** The first handshake message did not authenticate: another network key or channel binding. */
+  networkKey: 1,
+  /** A handshake message was malformed or did not authenticate. */
+  handshake: 2,
+  /** The remote is not the peer the caller expected. */
+  unexpectedRemote: 3,
+  /** The remote speaks a protocol version this peer does not. */
+  version: 4,
+  /** The handshake took longer than allowed. */
+  timeout: 5,
+} as const
+
+/** A wire frame carrying a Noise handshake message. */
+export function wireHandshake(msg: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + msg.length)
+  out[0] = WIRE.handshake
+  out.set(msg, 1)
+  return out
+}
+
+/** A wire frame aborting the handshake with `code`. */
+export function wireAbort(code: number): Uint8Array {
+  return new Uint8Array([WIRE.abort, code])
+}
+
+/** A wire frame carrying sealed bytes. */
+export function wireSealed(ciphertext: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + ciphertext.length)
+  out[0] = WIRE.sealed
+  out.set(ciphertext, 1)
+  return out
+}

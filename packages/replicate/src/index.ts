@@ -1,0 +1,41 @@
+/**
+ * @murmur/replicate — Murmur's wire protocol over any ordered message channel: a Noise
+ * handshake keyed by the network key, want/have clocks, catch-up then live streaming under
+ * credit-based flow control, relay and hosting, blobs in chunks, and limits that disconnect
+ * misbehaving peers. Start with {@link Replicator} (the design note is in replicator.ts).
+ */
+export { type Channel, MAX_FRAME, type MemoryChannelOptions, memoryChannelPair } from './channel.js'
+export type { ConnectionState, ConnectOptions, PeerStatus, Progress } from './connection.js'
+export { Connection } from './connection.js'
+export {
+  type ClockEntry,
+  decodeFrame,
+  type Frame,
+  type FrameError,
+  MAX_PLAINTEXT,
+  PROTOCOL_VERSION,
+} from './frames.js'
+export {
+  Handshake,
+  type HandshakeOptions,
+  type HandshakeStep,
+  PUBLIC_NETWORK_KEY,
+  type SessionKeys,
+} from './handshake.js'
+export {
+  DEFAULT_LIMITS,
+  type Limits,
+  type PeerCounters,
+  REJECT_REASONS,
+  type RejectReason,
+} from './limits.js'
+export {
+  blobLinks,
+  type ForkSeen,
+  Replicator,
+  type ReplicatorEvent,
+  type ReplicatorOptions,
+  type ReplicatorStatus,
+} from './replicator.js'
+export { type CloseCode, type CloseInfo, Session, type SessionHandlers, type SessionOptions } from './session.js'
+export type { HostMode, WantedFeed } from './wants.js'

@@ -1,0 +1,245 @@
+/**
+ * The receiving half of a connection: MSGS frames in, verified messages into the store.
+ *
+ * Frames wait in a queue (bounded by the credit window: flow.ts) and are taken a batch at a
+ * time, in order: decode each message (core `decodeMsg`: size, canonical bytes, envelope,
+ * schema), drop those of feeds we did not ask this peer for, verify every signature of the
+ * batch (core `verifyMsgs`: each message's own, whatever its source), and append the rest in
+ * one `store.appendMany`. Only then is the credit granted back, so a slow store slows the sender.
+ *
+ * What the store refuses is sorted by whose fault it is:
+ * - a `prev` that does not name our head is either a fork (the author's fault) or a chain the
+ *   peer cannot back: we ask the peer for its message at our head's seq (GET); a different
+ *   valid message there yields the fork proof, our own message or none back is the peer's fault;
+ * - a gap is the peer's fault (it serves in order, from the seq we told it);
+ * - anything of a forked feed is nobody's fault here: the proof is already kept.
+ * A feed that a peer cannot serve correctly is no longer asked of that peer.
+ */
+import {
+  decodeMsg,
+  type Ed25519,
+  type FeedId,
+  type ForkProof,
+  formatFeedId,
+  type Msg,
+  type Sha256,
+  toHex,
+  verifyMsgs,
+} from '@murmur/core'
+import type { Store } from '@murmur/store'
+import type { RemoteClock } from './clock.js'
+import type { PeerCounters, RejectReason } from './limits.js'
+
+/** Whether a feed's messages are welcome from this peer. */
+export type Welcome =
+  /** Asked for. */
+  | 'yes'
+  /** Asked for earlier, not now: late messages are dropped without blame. */
+  | 'was'
+  /** Never asked for: the peer's fault. */
+  | 'no'
+
+/** What the ingest needs from its connection. */
+export interface IngestDeps {
+  readonly store: Store
+  readonly ed: Ed25519
+  readonly sha256: Sha256
+  readonly remote: RemoteClock
+  readonly counters: PeerCounters
+  readonly batchMessages: number
+  readonly maxRequests: number
+  welcome(hex: string): Welcome
+  penalize(reason: RejectReason, detail: string): void
+  /** A fork was found in a message from this peer (the author's fault). */
+  fork(proof: ForkProof): void
+  /** Messages from this peer were appended. */
+  appended(count: number): void
+  /** Sends a GET for `feed`'s message at `seq`. */
+  sendGet(feed: FeedId, seq: number): void
+  /** This peer cannot serve `feed` correctly: stop asking it. */
+  refuseFeed(hex: string, feed: FeedId): void
+  /** Bytes of frames handled: credit to grant back (`idle` when the queue is empty). */
+  handled(bytes: number, idle: boolean): void
+  /** A local failure (the store closed): the connection ends. */
+  fail(err: unknown): void
+}
+
+interface Queued {
+  readonly msgs: Uint8Array[]
+  readonly bytes: number
+}
+
+const requestKey = (hex: string, seq: number): string => `${hex}:${seq}`
+
+/** The receiving half of one connection. */
+export class Ingest {
+  readonly #d: IngestDeps
+  readonly #queue: Queued[] = []
+  /** GETs sent and not answered, by `hex:seq`. */
+  readonly #requests = new Set<string>()
+  /** Feeds whose chain broke at our head: the seq we asked for to tell a fork from a fault. */
+  readonly #forkChecks = new Map<string, number>()
+  #running = false
+  #closed = false
+
+  constructor(deps: IngestDeps) {
+    this.#d = deps
+  }
+
+  /** Queues the messages of a MSGS frame of `bytes` bytes (its credit was taken). */
+  push(msgs: Uint8Array[], bytes: number): void {
+    if (this.#closed) return
+    this.#queue.push({ msgs, bytes })
+    if (!this.#running) void this.#run()
+  }
+
+  /**
+   * Asks the peer for `feed`'s message at `seq` (fork evidence). Returns false when too many
+   * requests are outstanding.
+   */
+  request(feed: FeedId, seq: number, hex = toHex(feed)): boolean {
+    const key = requestKey(hex, seq)
+    if (this.#requests.has(key)) return true
+    if (this.#requests.size >= this.#d.maxRequests) return false
+    this.#requests.add(key)
+    this.#d.sendGet(feed, seq)
+    return true
+  }
+
+  /** The peer does not hold `feed`'s message at `seq` (a NONE answer). */
+  onNone(feed: FeedId, seq: number): void {
+    const hex = toHex(feed)
+    if (!this.#requests.delete(requestKey(hex, seq))) {
+      this.#d.penalize('unwanted', `a NONE for ${formatFeedId(feed)}:${seq} that was not asked for`)
+      return
+    }
+    if (this.#forkChecks.get(hex) === seq) this.#unbacked(hex, feed, 'it cannot show the message its chain builds on')
+  }
+
+  /** Stops: queued frames are dropped. */
+  close(): void {
+    this.#closed = true
+    this.#queue.length = 0
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true
+    try {
+      // The queue is checked and `#running` cleared in one synchronous step after the last
+      // await, so a frame pushed meanwhile is never left waiting.
+      while (this.#queue.length > 0 && !this.#closed) {
+        const items: Uint8Array[] = []
+        let bytes = 0
+        while (this.#queue.length > 0 && items.length < this.#d.batchMessages) {
+          const q = this.#queue.shift() as Queued
+          for (const m of q.msgs) items.push(m)
+          bytes += q.bytes
+        }
+        await this.#ingest(items)
+        if (this.#closed) return
+        this.#d.handled(bytes, this.#queue.length === 0)
+      }
+    } catch (err) {
+      this.#d.fail(err)
+    } finally {
+      this.#running = false
+    }
+  }
+
+  async #ingest(items: readonly Uint8Array[]): Promise<void> {
+    const d = this.#d
+    const decoded: Msg[] = []
+    const asked: boolean[] = []
+    for (const bytes of items) {
+      const r = decodeMsg(bytes, d.sha256)
+      if (!r.ok) {
+        d.penalize(r.code, r.reason)
+        continue
+      }
+      const { author, seq } = r.value.value
+      const hex = toHex(author)
+      const wasAsked = this.#requests.has(requestKey(hex, seq))
+      if (!wasAsked) {
+        const welcome = this.#forkChecks.has(hex) ? 'was' : d.welcome(hex)
+        if (welcome !== 'yes') {
+          if (welcome === 'no') d.penalize('unwanted', `a message of ${formatFeedId(author)}, which was not asked for`)
+          continue
+        }
+      }
+      decoded.push(r.value)
+      asked.push(wasAsked)
+    }
+    if (decoded.length === 0) return
+    const checked = await verifyMsgs(d.ed, decoded)
+    const good = []
+    const goodAsked: boolean[] = []
+    for (let i = 0; i < decoded.length; i++) {
+      const v = checked[i]
+      const m = decoded[i] as Msg
+      if (!v) {
+        d.penalize(
+          'bad-signature',
+          `${formatFeedId(m.value.author)}:${m.value.seq} has a signature that does not verify`,
+        )
+        continue
+      }
+      // Only now, verified, does it tell us what the peer has (so nothing is echoed back to it).
+      d.remote.noteHas(toHex(m.value.author), m.value.seq)
+      good.push(v)
+      goodAsked.push(asked[i] as boolean)
+    }
+    if (good.length === 0 || this.#closed) return
+    const results = await d.store.appendMany(good)
+    let appended = 0
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]
+      const m = good[i] as Msg
+      const hex = toHex(m.value.author)
+      const key = requestKey(hex, m.value.seq)
+      const wasAsked = goodAsked[i] === true && this.#requests.delete(key)
+      const checking = this.#forkChecks.get(hex) === m.value.seq && wasAsked
+      if (checking) this.#forkChecks.delete(hex)
+      switch (r?.kind) {
+        case 'appended':
+          appended++
+          break
+        case 'duplicate':
+          d.counters.duplicates++
+          // Our own message at the seq its chain should build on: the chain it sent is unbacked.
+          if (checking) this.#unbacked(hex, m.value.author, 'its next message names another message as prev')
+          break
+        case 'forked':
+          d.counters.forks++
+          d.fork(r.proof)
+          break
+        case 'refused':
+          if (r.code === 'FEED_FORKED') d.counters.forkedRefused++
+          else if (!wasAsked) await this.#notNext(m, hex, r.reason)
+          break
+      }
+    }
+    if (appended > 0) d.appended(appended)
+  }
+
+  async #notNext(m: Msg, hex: string, reason: string): Promise<void> {
+    const { author, seq } = m.value
+    // Later messages of a chain under check, or of a feed already refused in this batch.
+    if (this.#forkChecks.has(hex) || this.#d.welcome(hex) !== 'yes') return
+    const state = await this.#d.store.feedState(author)
+    if (state && seq === state.seq + 1 && !state.forked) {
+      // `prev` names another message than our head: a fork, or a chain the peer cannot back.
+      if (this.request(author, state.seq, hex)) {
+        this.#forkChecks.set(hex, state.seq)
+        return
+      }
+    }
+    this.#d.penalize('broken-chain', reason)
+    this.#d.refuseFeed(hex, author)
+  }
+
+  #unbacked(hex: string, feed: FeedId, why: string): void {
+    this.#forkChecks.delete(hex)
+    this.#d.penalize('broken-chain', `${formatFeedId(feed)}: ${why}`)
+    this.#d.refuseFeed(hex, feed)
+  }
+}

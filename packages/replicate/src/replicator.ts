@@ -1,0 +1,437 @@
+/**
+ * The replicator: one per local peer, any number of connections.
+ *
+ * How it works
+ * ------------
+ * 1. **Session** (session.ts, handshake.ts). Each connection starts with Noise XXpsk0 over the
+ *    identity keys: the network key is the pre-shared key (never sent), the prologue binds the
+ *    protocol name and the caller's channel binding, and the remote static key that comes out
+ *    is the remote's feed id. Every later frame is sealed (ChaCha20-Poly1305, counter nonces),
+ *    so whoever forwarded the handshake can neither read nor inject; a frame that fails to open
+ *    ends the connection. Frames are at most 64 KiB sealed (frames.ts has every layout).
+ * 2. **Want set** (wants.ts). This peer wants itself, its follow graph to `hops`, minus blocks
+ *    and forked feeds, plus, in host mode `'peers'`, the feeds of the peers it serves. It is
+ *    recomputed when contact messages arrive, and connections send the difference.
+ * 3. **Clocks** (clock.ts). Each side sends, per wanted feed, its latest seq and an 8-byte prefix
+ *    of that message's id; later only changes. Same seq with another prefix means two branches:
+ *    the receiver GETs the remote's message there and the store turns the pair into a fork proof.
+ * 4. **Catch-up, then live** (serve.ts). Each side serves every feed it holds that the other
+ *    wants (a relay serves what it follows: A's posts reach C through B while A is offline),
+ *    from the seq the other has, oldest first, packed into frames under the credit the receiver
+ *    granted (flow.ts) and under the channel's high-water mark. New appends (store.onAppend)
+ *    mark the feed for every connection that wants it, and the pump sends at once.
+ * 5. **Ingest** (ingest.ts). Each message is decoded and its own signature verified (core) before
+ *    `store.appendMany`; credit is granted back only after the append, so a slow store slows the
+ *    sender instead of filling memory.
+ * 6. **Defence** (limits.ts). Invalid items (bad signatures, broken chains, malformed or
+ *    oversized frames, floods, data beyond credit, unrequested data, bad blob bytes) are dropped
+ *    and counted against the peer that sent them; past `limits.maxInvalid` it is disconnected.
+ *    A fork is the author's fault: the proof is kept, the feed stops there, and `status().forks`
+ *    shows it. Nothing a remote sends throws out of the engine; other connections never notice.
+ * 7. **Blobs** (blobs.ts). Content-addressed want/have/get in chunks under the same credit,
+ *    hashed before they are stored; a peer fetches the blobs of messages it shows (feeds up to
+ *    `blobHops`, default: its own and its follows').
+ *
+ * Why this shape: every part is a small object with explicit inputs (the context a connection
+ * gets is context.ts), the store is the only shared state, and the want set is derived from
+ * views, never stored, so it can be recomputed at any time with the same result.
+ */
+import {
+  type CID,
+  defaultSha256,
+  type Ed25519,
+  type FeedId,
+  type ForkProof,
+  isMurmurCid,
+  type Keypair,
+  type Msg,
+  MurmurError,
+  RAW,
+  type Sha256,
+  toHex,
+  type VerifiedMsg,
+} from '@murmur/core'
+import type { Store } from '@murmur/store'
+import { BlobExchange } from './blobs.js'
+import type { Channel } from './channel.js'
+import { Connection, type ConnectOptions, type PeerStatus, type Progress } from './connection.js'
+import type { ReplicaContext } from './context.js'
+import { PUBLIC_NETWORK_KEY } from './handshake.js'
+import { type Limits, newRejectTally, type RejectReason, resolveLimits } from './limits.js'
+import type { CloseInfo } from './session.js'
+import { computeWants, type HostMode, type WantedFeed } from './wants.js'
+
+/** Options of a {@link Replicator}. */
+export interface ReplicatorOptions {
+  /** The local store: what is replicated, and where it goes. */
+  store: Store
+  /** The ed25519 backend that verifies every message received (and nothing else). */
+  ed: Ed25519
+  /** This peer's identity: its feed, and its static key in the handshake. */
+  keys: Keypair
+  /** The 32-byte network key (default {@link PUBLIC_NETWORK_KEY}): peers with another never connect. */
+  networkKey?: Uint8Array
+  /** How far the follow graph is replicated (default 2: follows and their follows). */
+  hops?: number
+  /** Whom this peer hosts besides its own graph (default `'follows'`: no one). */
+  host?: HostMode
+  /** Limits; each defaults as in {@link DEFAULT_LIMITS}. */
+  limits?: Partial<Limits>
+  /** Feeds up to this many hops get their blobs fetched automatically (default 1); `false`: never. */
+  blobHops?: number | false
+  /** The sha-256 used to check message ids and blobs (Node passes its native one). */
+  sha256?: Sha256
+}
+
+/** A fork this replicator has seen. */
+export interface ForkSeen {
+  readonly author: FeedId
+  readonly seq: number
+  readonly proof: ForkProof
+  /** The peer that relayed the second branch (informational: never its fault). */
+  readonly via: FeedId | undefined
+  /** When it was found (ms since the epoch). */
+  readonly at: number
+}
+
+/** What {@link Replicator.status} reports. */
+export interface ReplicatorStatus {
+  readonly me: FeedId
+  /** Feeds wanted, of which hosted for others. */
+  readonly wanted: number
+  readonly hosted: number
+  /** Bytes of hosted feeds taken since start, and whether hosting still takes more. */
+  readonly hostedBytes: number
+  readonly hostingOpen: boolean
+  /** Connections, open or in their handshake. */
+  readonly peers: PeerStatus[]
+  /** The last connections that closed (newest last), with their reasons. */
+  readonly recentlyClosed: PeerStatus[]
+  /** Invalid items from all peers, by reason, since start. */
+  readonly rejected: Record<RejectReason, number>
+  /** Peers disconnected for sending too much invalid data. */
+  readonly disconnected: number
+  /** Forks seen (each feed once). */
+  readonly forks: ForkSeen[]
+  /** Blobs wanted and downloading now. */
+  readonly blobs: { readonly wanted: number; readonly downloading: number }
+  /** The last failure to compute the want set, if the last attempt failed. */
+  readonly wantError: string | undefined
+}
+
+/** What {@link Replicator.subscribe} reports. */
+export type ReplicatorEvent =
+  | { readonly type: 'connecting'; readonly connection: Connection }
+  | { readonly type: 'ready'; readonly connection: Connection }
+  | { readonly type: 'closed'; readonly connection: Connection; readonly info: CloseInfo }
+  | { readonly type: 'progress'; readonly connection: Connection; readonly progress: Progress }
+  | {
+      readonly type: 'rejected'
+      readonly connection: Connection
+      readonly reason: RejectReason
+      readonly detail: string
+    }
+  | { readonly type: 'fork'; readonly fork: ForkSeen }
+  | { readonly type: 'wanted'; readonly added: number; readonly removed: number; readonly size: number }
+  | { readonly type: 'blob'; readonly cid: CID }
+
+const RECENTLY_CLOSED = 32
+
+/** Replicates a store with any number of peers over any channels. */
+export class Replicator {
+  readonly store: Store
+  readonly keys: Keypair
+  readonly hops: number
+  readonly host: HostMode
+  readonly limits: Readonly<Limits>
+  readonly #ctx: ReplicaContext
+  readonly #blobs: BlobExchange
+  readonly #blobHops: number | false
+  readonly #conns = new Set<Connection>()
+  readonly #recentlyClosed: PeerStatus[] = []
+  readonly #listeners = new Set<(e: ReplicatorEvent) => void>()
+  readonly #rejected = newRejectTally()
+  readonly #forks = new Map<string, ForkSeen>()
+  readonly #roots = new Map<string, FeedId>()
+  readonly #offAppend: () => void
+  readonly #meHex: string
+  #wanted = new Map<string, WantedFeed>()
+  #computing: Promise<void> | undefined
+  #again = false
+  #wantError: string | undefined
+  #hostedBytes = 0
+  #hostingOpen = true
+  #disconnected = 0
+  #closed = false
+
+  /**
+   * Starts computing the want set and listening to the store's appends.
+   * @throws {MurmurError} `INVALID_ARGUMENT` for a network key that is not 32 bytes, a bad
+   * `hops` or `host`, or a limit that is not a positive number.
+   */
+  constructor(opts: ReplicatorOptions) {
+    const networkKey = opts.networkKey ?? PUBLIC_NETWORK_KEY
+    if (!(networkKey instanceof Uint8Array) || networkKey.length !== 32) {
+      throw new MurmurError('INVALID_ARGUMENT', 'a network key is 32 bytes')
+    }
+    const hops = opts.hops ?? 2
+    if (!Number.isSafeInteger(hops) || hops < 0) throw new MurmurError('INVALID_ARGUMENT', 'hops is a whole number ≥ 0')
+    const host = opts.host ?? 'follows'
+    if (!['peers', 'follows', 'none'].includes(host)) {
+      throw new MurmurError('INVALID_ARGUMENT', `host is 'peers', 'follows' or 'none', not ${JSON.stringify(host)}`)
+    }
+    this.store = opts.store
+    this.keys = opts.keys
+    this.#meHex = toHex(opts.keys.publicKey)
+    this.hops = hops
+    this.host = host
+    this.limits = Object.freeze(resolveLimits(opts.limits))
+    this.#blobHops = opts.blobHops ?? 1
+    const sha256 = opts.sha256 ?? defaultSha256
+    this.#blobs = new BlobExchange({
+      blobs: opts.store.blobs,
+      sha256,
+      limits: this.limits,
+      stored: (cid) => this.#emit({ type: 'blob', cid }),
+    })
+    this.#ctx = {
+      store: opts.store,
+      ed: opts.ed,
+      sha256,
+      keys: opts.keys,
+      networkKey: networkKey.slice(),
+      limits: this.limits,
+      blobs: this.#blobs,
+      wants: (hex) => this.#wanted.has(hex),
+      wantList: async () => {
+        await this.#computing
+        return [...this.#wanted.values()].map((w) => w.feed)
+      },
+      ready: (conn) => this.#onReady(conn),
+      closed: (conn, info) => this.#onClosed(conn, info),
+      rejected: (connection, reason, detail) => {
+        this.#rejected[reason]++
+        this.#emit({ type: 'rejected', connection, reason, detail })
+      },
+      fork: (conn, proof) => this.#onFork(conn, proof),
+      progress: (connection, progress) => this.#emit({ type: 'progress', connection, progress }),
+    }
+    this.#offAppend = opts.store.onAppend((msg) => this.#onAppend(msg))
+    void this.#schedule()
+  }
+
+  /**
+   * Starts replicating over `channel` (the handshake begins at once). The connection reports
+   * through its `ready` and `closed` promises and through {@link subscribe}.
+   * @throws {MurmurError} `NOT_OPEN` after {@link close}; `INVALID_ARGUMENT` for a malformed
+   * `binding` or `expectedRemote`.
+   */
+  connect(channel: Channel, opts: ConnectOptions): Connection {
+    if (this.#closed) throw new MurmurError('NOT_OPEN', 'the replicator is closed')
+    if (opts.binding !== undefined && !(opts.binding instanceof Uint8Array)) {
+      throw new MurmurError('INVALID_ARGUMENT', 'binding must be bytes')
+    }
+    if (opts.expectedRemote !== undefined && opts.expectedRemote.length !== 32) {
+      throw new MurmurError('INVALID_ARGUMENT', 'expectedRemote must be a 32-byte feed id')
+    }
+    const connection = new Connection(this.#ctx, channel, opts)
+    if (connection.state !== 'closed') this.#conns.add(connection)
+    this.#emit({ type: 'connecting', connection })
+    return connection
+  }
+
+  /** The want set (after any recomputation in progress). */
+  async wanted(): Promise<FeedId[]> {
+    await this.#computing
+    return [...this.#wanted.values()].map((w) => w.feed)
+  }
+
+  /** Open connections. */
+  connections(): Connection[] {
+    return [...this.#conns]
+  }
+
+  /** Peers, counters, forks and limits, for a status display. */
+  status(): ReplicatorStatus {
+    let hosted = 0
+    for (const w of this.#wanted.values()) if (w.hosted) hosted++
+    return {
+      me: this.keys.publicKey,
+      wanted: this.#wanted.size,
+      hosted,
+      hostedBytes: this.#hostedBytes,
+      hostingOpen: this.#hostingOpen,
+      peers: [...this.#conns].map((c) => c.status()),
+      recentlyClosed: [...this.#recentlyClosed],
+      rejected: { ...this.#rejected },
+      disconnected: this.#disconnected,
+      forks: [...this.#forks.values()],
+      blobs: { wanted: this.#blobs.wanted, downloading: this.#blobs.downloading },
+      wantError: this.#wantError,
+    }
+  }
+
+  /** Calls `fn` with every event; returns the function that stops it. */
+  subscribe(fn: (event: ReplicatorEvent) => void): () => void {
+    this.#listeners.add(fn)
+    return () => this.#listeners.delete(fn)
+  }
+
+  /**
+   * The bytes of blob `cid`: from the store, or fetched from connected peers (and peers that
+   * connect meanwhile), hashed before they are stored.
+   * @throws {MurmurError} `INVALID_ARGUMENT` when `cid` is not a blob id; `TIMEOUT` when no
+   * peer delivered it in time (default 30 s); `NOT_OPEN` after {@link close}.
+   */
+  fetchBlob(cid: CID, opts: { timeoutMs?: number } = {}): Promise<Uint8Array> {
+    if (!isMurmurCid(cid, RAW)) {
+      return Promise.reject(new MurmurError('INVALID_ARGUMENT', 'a blob id is a CIDv1 (raw, sha2-256)'))
+    }
+    return this.#blobs.fetch(cid, opts.timeoutMs ?? 30_000)
+  }
+
+  /** Closes every connection and stops; resolves when they have closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#offAppend()
+    const closing = [...this.#conns].map((c) => {
+      c.close('the peer is shutting down')
+      return c.closed
+    })
+    this.#blobs.close()
+    await Promise.all(closing)
+    await this.#computing
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  #emit(event: ReplicatorEvent): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn(event)
+      } catch (err) {
+        // A subscriber's bug must not break replication; it surfaces on its own.
+        queueMicrotask(() => {
+          throw err
+        })
+      }
+    }
+  }
+
+  #schedule(): Promise<void> {
+    if (this.#computing) {
+      this.#again = true
+      return this.#computing
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.#again = false
+        await this.#recompute()
+      } while (this.#again && !this.#closed)
+    }
+    this.#computing = run().finally(() => {
+      this.#computing = undefined
+    })
+    return this.#computing
+  }
+
+  async #recompute(): Promise<void> {
+    if (this.#closed) return
+    let next: Map<string, WantedFeed>
+    try {
+      next = await computeWants({
+        store: this.store,
+        me: this.keys.publicKey,
+        hops: this.hops,
+        host: this.host,
+        roots: this.#roots.values(),
+        maxHostedFeeds: this.limits.maxHostedFeeds,
+        hostingOpen: this.#hostingOpen,
+      })
+      this.#wantError = undefined
+    } catch (err) {
+      // The store closed, or its views are slow: keep the old set, say so in status.
+      this.#wantError = (err as Error)?.message ?? String(err)
+      return
+    }
+    if (this.#closed) return
+    const added: FeedId[] = []
+    const removed: FeedId[] = []
+    for (const [hex, w] of next) if (!this.#wanted.has(hex)) added.push(w.feed)
+    for (const [hex, w] of this.#wanted) if (!next.has(hex)) removed.push(w.feed)
+    this.#wanted = next
+    if (added.length === 0 && removed.length === 0) return
+    for (const c of this.#conns) {
+      c.retract(removed)
+      void c.announce(added)
+    }
+    this.#emit({ type: 'wanted', added: added.length, removed: removed.length, size: next.size })
+  }
+
+  #onReady(conn: Connection): void {
+    this.#blobs.peerReady(conn)
+    this.#emit({ type: 'ready', connection: conn })
+    const remote = conn.remote
+    if (this.host !== 'peers' || !remote) return
+    const hex = toHex(remote)
+    if (hex === this.#meHex || this.#roots.has(hex)) return
+    if (this.#roots.size >= this.limits.maxHostedFeeds) return
+    this.#roots.set(hex, remote)
+    void this.#schedule()
+  }
+
+  #onClosed(conn: Connection, info: CloseInfo): void {
+    this.#conns.delete(conn)
+    this.#blobs.peerClosed(conn)
+    if (info.code === 'misbehaving') this.#disconnected++
+    this.#recentlyClosed.push(conn.status())
+    if (this.#recentlyClosed.length > RECENTLY_CLOSED) this.#recentlyClosed.shift()
+    this.#emit({ type: 'closed', connection: conn, info })
+  }
+
+  #onFork(conn: Connection, proof: ForkProof): void {
+    const hex = toHex(proof.author)
+    if (!this.#forks.has(hex)) {
+      const fork: ForkSeen = { author: proof.author, seq: proof.seq, proof, via: conn.remote, at: Date.now() }
+      this.#forks.set(hex, fork)
+      this.#emit({ type: 'fork', fork })
+    }
+    // The feed stops at the fork: it leaves the want set, and peers stop sending it.
+    void this.#schedule()
+  }
+
+  #onAppend(msg: VerifiedMsg): void {
+    if (this.#closed) return
+    const hex = toHex(msg.value.author)
+    for (const c of this.#conns) c.localAppend(hex, msg)
+    const w = this.#wanted.get(hex)
+    // A contact changes the graph when its author is in it; while a computation runs, the set
+    // may be stale, so any contact asks for another round.
+    if (msg.value.type === 'contact' && (w || this.#computing || hex === this.#meHex)) void this.#schedule()
+    if (!w) return
+    if (w.hosted) {
+      this.#hostedBytes += msg.bytes.length
+      if (this.#hostingOpen && this.#hostedBytes >= this.limits.maxHostedBytes) {
+        this.#hostingOpen = false
+        void this.#schedule()
+      }
+    }
+    if (this.#blobHops !== false && w.dist <= this.#blobHops) {
+      const cids = blobLinks(msg)
+      if (cids.length > 0) void this.#blobs.autoWant(cids).catch(() => {})
+    }
+  }
+}
+
+/** The blobs a message refers to: post `blobs[].link` and about `image`. */
+export function blobLinks(msg: Msg): CID[] {
+  const c = msg.value.content
+  if (c instanceof Uint8Array) return []
+  const out: CID[] = []
+  if (msg.value.type === 'post' && Array.isArray(c.blobs)) {
+    for (const b of c.blobs as { link?: unknown }[]) if (isMurmurCid(b?.link, RAW)) out.push(b.link)
+  }
+  if (msg.value.type === 'about' && isMurmurCid(c.image, RAW)) out.push(c.image)
+  return out
+}

@@ -1,0 +1,56 @@
+/**
+ * Types of the CommonJS packages the handshake uses, which ship none: only what this package
+ * calls. noise-handshake (Holepunch) runs the Noise state machine; noise-curve-ed does its
+ * Diffie-Hellman on ed25519 keys; sodium-universal is libsodium (sodium-native in Node,
+ * sodium-javascript in browsers through its `browser` field).
+ */
+
+declare module 'noise-handshake' {
+  interface NoiseKeyPair {
+    publicKey: Uint8Array
+    secretKey: Uint8Array
+  }
+  interface NoiseOptions {
+    curve?: unknown
+    psk?: Uint8Array
+  }
+  class NoiseState {
+    constructor(pattern: string, initiator: boolean, staticKeypair?: NoiseKeyPair | null, opts?: NoiseOptions)
+    initialise(prologue: Uint8Array, remoteStatic?: Uint8Array): void
+    send(payload?: Uint8Array): Uint8Array
+    recv(buf: Uint8Array): Uint8Array
+    readonly complete: boolean
+    readonly rs: Uint8Array | null
+    readonly tx: Uint8Array | null
+    readonly rx: Uint8Array | null
+    readonly hash: Uint8Array | null
+  }
+  export = NoiseState
+}
+
+declare module 'noise-handshake/cipher.js' {
+  class CipherState {
+    constructor(key?: Uint8Array)
+    encrypt(plaintext: Uint8Array, ad?: Uint8Array): Uint8Array
+    decrypt(ciphertext: Uint8Array, ad?: Uint8Array): Uint8Array
+    nonce: number
+  }
+  export = CipherState
+}
+
+declare module 'noise-curve-ed' {
+  const curve: {
+    readonly PKLEN: number
+    readonly SKLEN: number
+    readonly ALG: string
+  }
+  export = curve
+}
+
+declare module 'sodium-universal' {
+  const sodium: {
+    crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void
+    sodium_memzero(buf: Uint8Array): void
+  }
+  export = sodium
+}

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { blobId } from '@murmur/core'
+import fc from 'fast-check'
+import {
+  CLOCK_ENTRIES_PER_FRAME,
+  decodeFrame,
+  encodeBlobChunk,
+  encodeBlobGet,
+  encodeBlobHave,
+  encodeBlobWant,
+  encodeClock,
+  encodeClose,
+  encodeCredit,
+  encodeGet,
+  encodeMsgs,
+  encodeNone,
+  encodeUnwant,
+  isFrameError,
+  MAX_PLAINTEXT,
+} from '../src/frames.js'
+import { sha256 } from './helpers.js'
+
+const feed = (n: number) => new Uint8Array(32).fill(n)
+const cid = blobId(new Uint8Array([1, 2, 3]), sha256)
+
+test('every frame decodes to what was encoded', () => {
+  const entries = [
+    { feed: feed(1), seq: 0, prefix: new Uint8Array(8) },
+    { feed: feed(2), seq: 2 ** 53 - 1, prefix: new Uint8Array(8).fill(9) },
+  ]
+  const cases: [Uint8Array, unknown][] = [
+    [encodeClock(entries), { type: 'clock', entries }],
+    [encodeUnwant([feed(3), feed(4)]), { type: 'unwant', feeds: [feed(3), feed(4)] }],
+    [encodeCredit(1_048_576), { type: 'credit', bytes: 1_048_576 }],
+    [
+      encodeMsgs([new Uint8Array([1, 2]), new Uint8Array(300)]),
+      { type: 'msgs', msgs: [new Uint8Array([1, 2]), new Uint8Array(300)] },
+    ],
+    [encodeGet(feed(5), 7), { type: 'get', feed: feed(5), seq: 7 }],
+    [encodeNone(feed(5), 7), { type: 'none', feed: feed(5), seq: 7 }],
+    [encodeBlobHave(cid, 3), { type: 'blob-have', cid, size: 3 }],
+    [encodeBlobGet(cid, 1, 2), { type: 'blob-get', cid, offset: 1, length: 2 }],
+    [encodeClose('bye'), { type: 'close', reason: 'bye' }],
+  ]
+  for (const [bytes, want] of cases) assert.deepEqual(decodeFrame(bytes), want)
+  const w = decodeFrame(encodeBlobWant([cid, cid]))
+  assert.ok(!isFrameError(w) && w.type === 'blob-want' && w.cids.length === 2 && w.cids[0]?.equals(cid))
+  const c = decodeFrame(encodeBlobChunk(cid, 9, new Uint8Array([7, 8])))
+  assert.ok(!isFrameError(c) && c.type === 'blob-chunk' && c.offset === 9 && c.bytes.length === 2)
+  // A full clock frame fits the limit.
+  const many = Array.from({ length: CLOCK_ENTRIES_PER_FRAME }, () => entries[0] as (typeof entries)[0])
+  assert.ok(encodeClock(many).length <= MAX_PLAINTEXT)
+})
+
+test('any bytes decode to a frame or an error, never a throw', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+      const f = decodeFrame(bytes)
+      assert.ok(typeof f === 'object' && f !== null)
+    }),
+    { numRuns: 3000 },
+  )
+  // Including well-typed headers with bodies of any size.
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 31 }), fc.uint8Array({ maxLength: 120 }), (type, body) => {
+      decodeFrame(new Uint8Array([(1 << 5) | type, ...body]))
+    }),
+    { numRuns: 3000 },
+  )
+  assert.ok(isFrameError(decodeFrame(new Uint8Array(MAX_PLAINTEXT + 1))))
+})
