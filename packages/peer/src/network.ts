@@ -44,6 +44,12 @@ function hopsArg(v: unknown): number | undefined {
   return n
 }
 
+function countArg(v: unknown, name: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} takes a whole number`, EXIT.usage)
+  return n
+}
+
 function urlArg(text: string): string {
   let u: URL
   try {
@@ -76,6 +82,8 @@ const serve: NetworkCommand = {
     'tls-key': { type: 'string' },
     host: { type: 'string' },
     hops: { type: 'string' },
+    'max-hosted': { type: 'string' },
+    'max-hosted-mb': { type: 'string' },
   },
   positionals: [0, 0],
   async main(input, out) {
@@ -85,6 +93,10 @@ const serve: NetworkCommand = {
     const host = (v.host ?? 'peers') as string
     if (host !== 'peers' && host !== 'follows') throw new CliError('--host takes peers or follows', EXIT.usage)
     const hops = hopsArg(v.hops)
+    const limits: { maxHostedFeeds?: number; maxHostedBytes?: number } = {}
+    if (v['max-hosted'] !== undefined) limits.maxHostedFeeds = countArg(v['max-hosted'], 'max-hosted')
+    if (v['max-hosted-mb'] !== undefined)
+      limits.maxHostedBytes = countArg(v['max-hosted-mb'], 'max-hosted-mb') * 1048576
     const peers = ((v.peer as string[] | undefined) ?? []).map(urlArg)
     const cert = v['tls-cert']
     const key = v['tls-key']
@@ -105,6 +117,7 @@ const serve: NetworkCommand = {
       ed: local.ed,
       keys: local.keys,
       host: host as HostMode,
+      limits,
       ...(hops === undefined ? {} : { hops }),
     })
     const redialers = new Map<string, Redialer>()
@@ -169,10 +182,16 @@ const serve: NetworkCommand = {
       `murmur is serving ${url}\nid   ${id}\npeer ${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur\nCtrl-C stops it.`,
     )
 
+    // Ctrl-C often arrives twice (the terminal signals the whole process group, and `npm start`
+    // forwards it too): the handlers stay for the whole shutdown so a repeat cannot cut it short.
+    let signals = 0
     await new Promise<void>((resolve) => {
-      const stop = () => resolve()
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
+      const onSignal = () => {
+        signals++
+        if (signals === 1) resolve()
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
     })
     if (!input.json) process.stdout.write('stopping…\n')
     await Promise.all([...redialers.values()].map((r) => r.stop()))
