@@ -174,6 +174,7 @@ const serve: NetworkCommand = {
       )
     }
     const stopControl = await serveControl(dataPaths(input.data).socket, local, live)
+    const stopLog = input.json ? () => undefined : logEvents(replicator)
     const shown = bind === '0.0.0.0' || bind === '::' ? 'localhost' : bind.includes(':') ? `[${bind}]` : bind
     const url = `${tls ? 'https' : 'http'}://${shown}:${boundPort}/`
     const id = formatFeedId(local.keys.publicKey)
@@ -194,6 +195,7 @@ const serve: NetworkCommand = {
       process.on('SIGTERM', onSignal)
     })
     if (!input.json) process.stdout.write('stopping…\n')
+    stopLog()
     await Promise.all([...redialers.values()].map((r) => r.stop()))
     await listener.close()
     await replicator.close()
@@ -282,6 +284,32 @@ const sync: NetworkCommand = {
       await local.close()
     }
   },
+}
+
+/**
+ * What a person running `serve` sees: peers coming and going, forks, and the progress of long
+ * syncs in tenths. Returns the function that stops it.
+ */
+function logEvents(replicator: Replicator): () => void {
+  const tenths = new Map<number, number>()
+  const line = (text: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`)
+  const who = (id: Uint8Array | undefined) => (id ? formatFeedId(id) : 'a peer')
+  return replicator.subscribe((e) => {
+    if (e.type === 'ready')
+      line(`${who(e.connection.remote)} connected (${e.connection.initiator ? 'outgoing' : 'incoming'})`)
+    else if (e.type === 'closed') {
+      tenths.delete(e.connection.id)
+      line(`${who(e.connection.remote)} left: ${e.info.reason}`)
+    } else if (e.type === 'fork')
+      line(`fork in ${formatFeedId(e.fork.author)} at seq ${e.fork.seq}: kept as proof, the feed stops there`)
+    else if (e.type === 'progress' && e.progress.expected >= 1000) {
+      const t = Math.floor((e.progress.received / e.progress.expected) * 10)
+      if (t > (tenths.get(e.connection.id) ?? -1)) {
+        tenths.set(e.connection.id, t)
+        line(`syncing with ${who(e.connection.remote)}: ${t * 10}% (${e.progress.received}/${e.progress.expected})`)
+      }
+    }
+  })
 }
 
 /** The network commands, by name. */
