@@ -6,40 +6,17 @@
  * contact overwrites the earlier row (a feed reaches the log in seq order), so indexing never
  * reads. Nothing is kept in memory: every question is a point read or a range scan.
  */
-import { type ContactContent, type FeedId, MurmurError } from '@murmur/core'
-import { key, prefixEnd } from '../codec.js'
-import type { Store } from '../store.js'
-import type { IndexedMsg, Rows, RowWriter, View } from '../view.js'
+import type { ContactContent, FeedId } from '@murmur/core'
+import type { IndexedMsg, RowWriter } from '../view.js'
+import { Edges, StoreView } from './base.js'
 
-const FORWARD = new Uint8Array([0x62]) // 'b': author blocks target
-const REVERSE = new Uint8Array([0x72]) // 'r': target is blocked by author
-const ONE = new Uint8Array([1])
-const FEED_BYTES = 32
+// 'b': author blocks target; 'r': target is blocked by author
+const EDGES = new Edges(0x62, 0x72)
 
 /** Who blocks whom. */
-export class BlocksView implements View {
+export class BlocksView extends StoreView {
   readonly name = 'blocks'
   readonly version = 1
-  readonly store: Store
-  #rows: Rows | undefined
-
-  constructor(store: Store) {
-    this.store = store
-  }
-
-  /**
-   * The view's rows (`'b' ‖ author ‖ target` and `'r' ‖ target ‖ author` -> [1]).
-   * @throws {MurmurError} `NOT_OPEN` before the store attached them.
-   */
-  get rows(): Rows {
-    if (!this.#rows) throw new MurmurError('NOT_OPEN', 'the blocks view is not attached to a store')
-    return this.#rows
-  }
-
-  /** Called by the store with this view's key space. */
-  attach(rows: Rows): void {
-    this.#rows = rows
-  }
 
   /** Two rows per contact that sets `blocking`; no reads. */
   apply(entries: readonly IndexedMsg[], out: RowWriter): void {
@@ -48,13 +25,7 @@ export class BlocksView implements View {
       const c = e.msg.value.content as unknown as ContactContent
       if (c.blocking === undefined) continue
       const author = e.msg.value.author
-      if (c.blocking) {
-        out.put(key(FORWARD, author, c.target), ONE)
-        out.put(key(REVERSE, c.target, author), ONE)
-      } else {
-        out.del(key(FORWARD, author, c.target))
-        out.del(key(REVERSE, c.target, author))
-      }
+      EDGES.write(out, author, c.target, c.blocking)
     }
   }
 
@@ -65,7 +36,7 @@ export class BlocksView implements View {
   async blocked(by: FeedId | undefined = this.store.me): Promise<FeedId[]> {
     if (!by) return []
     await this.store.indexed()
-    return this.#scan(FORWARD, by)
+    return EDGES.from(this.rows, by)
   }
 
   /**
@@ -74,7 +45,7 @@ export class BlocksView implements View {
    */
   async blockedBy(target: FeedId): Promise<FeedId[]> {
     await this.store.indexed()
-    return this.#scan(REVERSE, target)
+    return EDGES.to(this.rows, target)
   }
 
   /**
@@ -84,15 +55,6 @@ export class BlocksView implements View {
   async isBlocked(target: FeedId, by: FeedId | undefined = this.store.me): Promise<boolean> {
     if (!by) return false
     await this.store.indexed()
-    return (await this.rows.get(key(FORWARD, by, target))) !== undefined
-  }
-
-  async #scan(tag: Uint8Array, feed: FeedId): Promise<FeedId[]> {
-    const prefix = key(tag, feed)
-    const out: FeedId[] = []
-    for await (const k of this.rows.keys({ gt: prefix, lt: prefixEnd(prefix) })) {
-      out.push(k.slice(1 + FEED_BYTES))
-    }
-    return out
+    return EDGES.has(this.rows, by, target)
   }
 }

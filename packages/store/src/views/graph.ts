@@ -9,14 +9,11 @@
  * the rows, never stored, so they are always those of the current graph and blocks.
  */
 import { type ContactContent, type FeedId, MurmurError, toHex } from '@murmur/core'
-import { key, prefixEnd } from '../codec.js'
-import type { Store } from '../store.js'
-import type { IndexedMsg, Rows, RowWriter, View } from '../view.js'
+import type { IndexedMsg, RowWriter } from '../view.js'
+import { Edges, StoreView } from './base.js'
 
-const FORWARD = new Uint8Array([0x66]) // 'f': author follows target
-const REVERSE = new Uint8Array([0x72]) // 'r': target is followed by author
-const ONE = new Uint8Array([1])
-const FEED_BYTES = 32
+// 'f': author follows target; 'r': target is followed by author
+const EDGES = new Edges(0x66, 0x72)
 
 /** Options of {@link GraphView.hops}. */
 export interface HopsOptions {
@@ -33,29 +30,9 @@ export interface Suggestion {
 }
 
 /** Who follows whom; distances and suggestions over the follow graph. */
-export class GraphView implements View {
+export class GraphView extends StoreView {
   readonly name = 'graph'
   readonly version = 1
-  readonly store: Store
-  #rows: Rows | undefined
-
-  constructor(store: Store) {
-    this.store = store
-  }
-
-  /**
-   * The view's rows (`'f' ‖ author ‖ target` and `'r' ‖ target ‖ author` -> [1]).
-   * @throws {MurmurError} `NOT_OPEN` before the store attached them.
-   */
-  get rows(): Rows {
-    if (!this.#rows) throw new MurmurError('NOT_OPEN', 'the graph view is not attached to a store')
-    return this.#rows
-  }
-
-  /** Called by the store with this view's key space. */
-  attach(rows: Rows): void {
-    this.#rows = rows
-  }
 
   /** Two rows per contact that sets `following`; no reads. */
   apply(entries: readonly IndexedMsg[], out: RowWriter): void {
@@ -64,13 +41,7 @@ export class GraphView implements View {
       const c = e.msg.value.content as unknown as ContactContent
       if (c.following === undefined) continue
       const author = e.msg.value.author
-      if (c.following) {
-        out.put(key(FORWARD, author, c.target), ONE)
-        out.put(key(REVERSE, c.target, author), ONE)
-      } else {
-        out.del(key(FORWARD, author, c.target))
-        out.del(key(REVERSE, c.target, author))
-      }
+      EDGES.write(out, author, c.target, c.following)
     }
   }
 
@@ -80,7 +51,7 @@ export class GraphView implements View {
    */
   async follows(a: FeedId): Promise<FeedId[]> {
     await this.store.indexed()
-    return this.#scan(FORWARD, a)
+    return EDGES.from(this.rows, a)
   }
 
   /**
@@ -89,7 +60,7 @@ export class GraphView implements View {
    */
   async followers(b: FeedId): Promise<FeedId[]> {
     await this.store.indexed()
-    return this.#scan(REVERSE, b)
+    return EDGES.to(this.rows, b)
   }
 
   /**
@@ -98,7 +69,7 @@ export class GraphView implements View {
    */
   async isFollowing(a: FeedId, b: FeedId): Promise<boolean> {
     await this.store.indexed()
-    return (await this.rows.get(key(FORWARD, a, b))) !== undefined
+    return EDGES.has(this.rows, a, b)
   }
 
   /**
@@ -119,7 +90,7 @@ export class GraphView implements View {
     for (let d = 1; d <= max && frontier.length > 0; d++) {
       const next: FeedId[] = []
       for (const feed of frontier) {
-        for (const target of await this.#scan(FORWARD, feed)) {
+        for (const target of await EDGES.from(this.rows, feed)) {
           const hex = toHex(target)
           if (dist.has(hex) || blocked.has(hex)) continue
           dist.set(hex, d)
@@ -141,11 +112,11 @@ export class GraphView implements View {
     if (!me) throw new MurmurError('INVALID_ARGUMENT', 'suggestions need a store opened with `me`')
     await this.store.indexed()
     const blocked = new Set((await this.store.views.blocks.blocked(me)).map(toHex))
-    const mine = (await this.#scan(FORWARD, me)).filter((f) => !blocked.has(toHex(f)))
+    const mine = (await EDGES.from(this.rows, me)).filter((f) => !blocked.has(toHex(f)))
     const skip = new Set([toHex(me), ...blocked, ...mine.map(toHex)])
     const counts = new Map<string, Suggestion>()
     for (const friend of mine) {
-      for (const target of await this.#scan(FORWARD, friend)) {
+      for (const target of await EDGES.from(this.rows, friend)) {
         const hex = toHex(target)
         if (skip.has(hex)) continue
         const s = counts.get(hex)
@@ -156,14 +127,5 @@ export class GraphView implements View {
       .sort(([ha, a], [hb, b]) => b.count - a.count || (ha < hb ? -1 : ha > hb ? 1 : 0))
       .slice(0, Math.max(0, limit))
       .map(([, s]) => s)
-  }
-
-  async #scan(tag: Uint8Array, feed: FeedId): Promise<FeedId[]> {
-    const prefix = key(tag, feed)
-    const out: FeedId[] = []
-    for await (const k of this.rows.keys({ gt: prefix, lt: prefixEnd(prefix) })) {
-      out.push(k.slice(1 + FEED_BYTES))
-    }
-    return out
   }
 }

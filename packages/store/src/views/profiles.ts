@@ -11,10 +11,10 @@
  * The query puts the name *I* gave a feed (a petname) above its self-chosen one, and lists the
  * names the feeds I follow gave it, so anyone posing as someone else by name stands out.
  */
-import { type AboutContent, CID, equalBytes, type FeedId, MurmurError, toHex } from '@murmur/core'
+import { type AboutContent, CID, equalBytes, type FeedId, toHex } from '@murmur/core'
 import { key } from '../codec.js'
-import type { Store } from '../store.js'
-import type { IndexedMsg, Rows, RowWriter, View } from '../view.js'
+import type { IndexedMsg, RowWriter } from '../view.js'
+import { StoreView } from './base.js'
 
 const NAME = 0x6e // 'n'
 const DESCRIPTION = 0x64 // 'd'
@@ -44,29 +44,9 @@ export interface Profile {
 }
 
 /** Names, descriptions and images of feeds, with petnames. */
-export class ProfilesView implements View {
+export class ProfilesView extends StoreView {
   readonly name = 'profiles'
   readonly version = 1
-  readonly store: Store
-  #rows: Rows | undefined
-
-  constructor(store: Store) {
-    this.store = store
-  }
-
-  /**
-   * The view's rows (`target ‖ author ‖ field` -> value).
-   * @throws {MurmurError} `NOT_OPEN` before the store attached them.
-   */
-  get rows(): Rows {
-    if (!this.#rows) throw new MurmurError('NOT_OPEN', 'the profiles view is not attached to a store')
-    return this.#rows
-  }
-
-  /** Called by the store with this view's key space. */
-  attach(rows: Rows): void {
-    this.#rows = rows
-  }
 
   /** One row write per field an `about` sets; no reads. */
   apply(entries: readonly IndexedMsg[], out: RowWriter): void {

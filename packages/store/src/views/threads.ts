@@ -9,10 +9,10 @@
  * the earliest min(received, ts) goes first, then the smaller id. A branch naming a message
  * that is not in the thread (not held yet, or in another thread) does not hold a reply back.
  */
-import { type CID, type Msg, MurmurError } from '@murmur/core'
+import type { CID, Msg } from '@murmur/core'
 import { key, prefixEnd, readU64, u64 } from '../codec.js'
-import type { Store } from '../store.js'
-import type { IndexedMsg, Rows, RowWriter, View } from '../view.js'
+import type { IndexedMsg, RowWriter } from '../view.js'
+import { StoreView } from './base.js'
 
 /** A thread: its root (when held) and its replies in causal order. */
 export interface Thread {
@@ -33,29 +33,9 @@ interface Node {
 }
 
 /** Posts by thread root; the query orders a thread's replies causally. */
-export class ThreadsView implements View {
+export class ThreadsView extends StoreView {
   readonly name = 'threads'
   readonly version = 1
-  readonly store: Store
-  #rows: Rows | undefined
-
-  constructor(store: Store) {
-    this.store = store
-  }
-
-  /**
-   * The view's rows (`root ‖ offset` -> empty).
-   * @throws {MurmurError} `NOT_OPEN` before the store attached them.
-   */
-  get rows(): Rows {
-    if (!this.#rows) throw new MurmurError('NOT_OPEN', 'the threads view is not attached to a store')
-    return this.#rows
-  }
-
-  /** Called by the store with this view's key space. */
-  attach(rows: Rows): void {
-    this.#rows = rows
-  }
 
   /** One row per reply; no reads. */
   apply(entries: readonly IndexedMsg[], out: RowWriter): void {

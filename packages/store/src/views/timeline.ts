@@ -13,8 +13,8 @@
  */
 import { type FeedId, fromBase64url, type Msg, MurmurError, toBase64url, toHex } from '@murmur/core'
 import { readU64, writeU64 } from '../codec.js'
-import type { Store } from '../store.js'
-import type { IndexedMsg, Rows, RowWriter, View } from '../view.js'
+import type { IndexedMsg, RowWriter } from '../view.js'
+import { StoreView } from './base.js'
 
 /** Posts a timeline page shows when no limit is given. */
 export const DEFAULT_PAGE = 20
@@ -67,29 +67,9 @@ export function sortTimeOf(e: IndexedMsg): number {
 }
 
 /** Every post, ordered by min(received, ts); queries for "my" timeline and an author's page. */
-export class TimelineView implements View {
+export class TimelineView extends StoreView {
   readonly name = 'timeline'
   readonly version = 1
-  readonly store: Store
-  #rows: Rows | undefined
-
-  constructor(store: Store) {
-    this.store = store
-  }
-
-  /**
-   * The view's rows (`sortTime ‖ offset` -> author).
-   * @throws {MurmurError} `NOT_OPEN` before the store attached them.
-   */
-  get rows(): Rows {
-    if (!this.#rows) throw new MurmurError('NOT_OPEN', 'the timeline view is not attached to a store')
-    return this.#rows
-  }
-
-  /** Called by the store with this view's key space. */
-  attach(rows: Rows): void {
-    this.#rows = rows
-  }
 
   /** One row per post; no reads. */
   apply(entries: readonly IndexedMsg[], out: RowWriter): void {

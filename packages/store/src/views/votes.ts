@@ -6,10 +6,10 @@
  * always holds their latest vote, and indexing never reads. Counting is a range scan over the
  * link's prefix.
  */
-import { type CID, type FeedId, MurmurError, type VoteContent } from '@murmur/core'
+import type { CID, FeedId, VoteContent } from '@murmur/core'
 import { key, prefixEnd } from '../codec.js'
-import type { Store } from '../store.js'
-import type { IndexedMsg, Rows, RowWriter, View } from '../view.js'
+import type { IndexedMsg, RowWriter } from '../view.js'
+import { StoreView } from './base.js'
 
 const ONE = new Uint8Array([1])
 
@@ -20,29 +20,9 @@ export interface Votes {
 }
 
 /** Likes per message. */
-export class VotesView implements View {
+export class VotesView extends StoreView {
   readonly name = 'votes'
   readonly version = 1
-  readonly store: Store
-  #rows: Rows | undefined
-
-  constructor(store: Store) {
-    this.store = store
-  }
-
-  /**
-   * The view's rows (`link ‖ voter` -> [1]).
-   * @throws {MurmurError} `NOT_OPEN` before the store attached them.
-   */
-  get rows(): Rows {
-    if (!this.#rows) throw new MurmurError('NOT_OPEN', 'the votes view is not attached to a store')
-    return this.#rows
-  }
-
-  /** Called by the store with this view's key space. */
-  attach(rows: Rows): void {
-    this.#rows = rows
-  }
 
   /** One row write per vote; no reads. */
   apply(entries: readonly IndexedMsg[], out: RowWriter): void {
