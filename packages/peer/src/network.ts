@@ -275,7 +275,7 @@ const sync: NetworkCommand = {
       await local.store.indexed()
       out.print(
         { url, remote: conn.remote ? formatFeedId(conn.remote) : null, received: p.received, counters },
-        `synced with ${url}: ${p.received} new messages`,
+        `synced with ${url}: ${p.received} new message${p.received === 1 ? '' : 's'}`,
       )
       return EXIT.ok
     } finally {

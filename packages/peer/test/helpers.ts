@@ -14,9 +14,12 @@ export interface Run {
 }
 
 /** Runs `murmur ...args` to completion (bounded). */
-export function murmur(args: string[], opts: { timeoutMs?: number } = {}): Promise<Run> {
+export function murmur(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => {
