@@ -89,7 +89,7 @@ class SocketChannel implements WsChannel {
     socket.binaryType = 'arraybuffer'
     socket.addEventListener('message', (ev) => this.#receive(ev.data))
     socket.addEventListener('close', (ev) => this.#ended(ev.reason || describeClose(ev.code)))
-    socket.addEventListener('error', () => this.#ended('connection lost'))
+    socket.addEventListener('error', (ev) => this.#ended(errorReason(ev)))
     if (socket.readyState !== OPEN) queueMicrotask(() => this.#ended('closed'))
   }
 
@@ -188,6 +188,14 @@ export function truncateReason(reason: string): string {
   const out = new Uint8Array(MAX_REASON_BYTES - 3)
   const { written } = encoder.encodeInto(reason, out)
   return `${decoder.decode(out.subarray(0, written))}…`
+}
+
+/** The reason of an error event: `ws` says what went wrong (browsers say nothing). */
+function errorReason(ev: SocketEvent): string {
+  const detail = typeof ev.message === 'string' ? ev.message : ''
+  // ws closes the socket with 1009 after this error: the remote sent a frame over maxPayload.
+  if (/max payload/i.test(detail)) return 'closed: a frame was too large (over 64 KiB)'
+  return detail ? `connection lost (${detail})` : 'connection lost'
 }
 
 /** A reason for a close that came without one. */

@@ -116,7 +116,7 @@ test('text and oversized frames are dropped and counted; past the limit the sock
   )
 })
 
-test('onClose fires once: on an error with "connection lost", else with the close reason', () => {
+test('onClose fires once: on an error with "connection lost" and its detail, else with the close reason', () => {
   const a = new FakeSocket()
   const ca = wsChannel(a)
   const reasons: string[] = []
@@ -124,7 +124,7 @@ test('onClose fires once: on an error with "connection lost", else with the clos
   a.emit({ type: 'error', message: 'read ECONNRESET' })
   a.emit({ type: 'close', code: 1006, reason: '' })
   ca.close('late')
-  assert.deepEqual(reasons, ['connection lost'])
+  assert.deepEqual(reasons, ['connection lost (read ECONNRESET)'])
   assert.equal(a.closedWith, undefined, 'an ended channel does not close the socket again')
 
   const b = new FakeSocket()
@@ -137,7 +137,12 @@ test('onClose fires once: on an error with "connection lost", else with the clos
   const cc = wsChannel(c)
   cc.onClose((r) => reasons.push(r))
   c.emit({ type: 'close', code: 4000, reason: 'bye' })
-  assert.deepEqual(reasons, ['connection lost', 'the other side went away', 'bye'])
+  assert.deepEqual(reasons, ['connection lost (read ECONNRESET)', 'the other side went away', 'bye'])
+  const d = new FakeSocket()
+  const cd = wsChannel(d)
+  cd.onClose((r) => reasons.push(r))
+  d.emit({ type: 'error', message: 'Max payload size exceeded' })
+  assert.equal(reasons.at(-1), 'closed: a frame was too large (over 64 KiB)')
 })
 
 test('a close reason is cut to 123 UTF-8 bytes, never inside a character', () => {

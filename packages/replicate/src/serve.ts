@@ -182,11 +182,12 @@ export class Outbox {
     // The set is walked live: a feed that goes to the back of the line did so because the frame
     // is full, so the walk ends before reaching it again.
     for (const hex of this.#dirty) {
+      // Unmarked before the reads below: an append while they wait marks it again (not lost).
+      this.#dirty.delete(hex)
       const want = this.#d.remote.get(hex)
       const state = want && (await this.#d.store.feedState(want.feed))
       if (!want || !state || want.has >= state.seq || (want.has > 0 && want.has + 1 < state.first)) {
         // Not wanted, not held, nothing new, or we hold only a later suffix it cannot chain on.
-        this.#dirty.delete(hex)
         continue
       }
       const from = want.has === 0 ? state.first : want.has + 1
@@ -202,7 +203,6 @@ export class Outbox {
         size += MSG_OVERHEAD + msg.bytes.length
         want.has = msg.value.seq
       }
-      this.#dirty.delete(hex)
       // Round robin: a feed with more to send goes to the back of the line (unless the store
       // gave nothing to send: then a later append marks it again).
       if (want.has < state.seq && read > 0) this.#dirty.add(hex)

@@ -57,6 +57,18 @@ test('two peers catch up on hundreds of messages across several feeds, then stay
   await Promise.all([a.close(), b.close()])
 })
 
+test("a burst of live posts all arrive (a post during the sender's reads is not lost)", async () => {
+  // Regression: the pump cleared a feed's "new messages" mark after its awaited store reads, so
+  // a post appended during those reads was never sent until the next one came.
+  const a = await makePeer(21)
+  const b = await makePeer(22)
+  await b.follow(a.id)
+  await link(a, b)
+  for (let i = 0; i < 50; i++) await a.post(`burst ${i}`)
+  await until(async () => (await seqOf(b.store, a.id)) === 50, 'all 50 posts of the burst', 5000)
+  await Promise.all([a.close(), b.close()])
+})
+
 test('catch-up and live over a link with latency and jitter', async () => {
   const a = await makePeer(1)
   const b = await makePeer(2)
