@@ -3,12 +3,14 @@
  * Options: --quick (a tenth of the messages, for a smoke run).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSodiumEd25519 } from '@murmur/core/sodium'
 import { createSodiumPool } from '@murmur/core/sodium-pool'
 import { measureVerifyRates, rawVerifyRate } from './ed25519.js'
 import { benchStore } from './store.js'
+import { benchSync } from './sync.js'
 
 const quick = process.argv.includes('--quick')
 const out = join(fileURLToPath(new URL('..', import.meta.url)), 'out')
@@ -18,6 +20,7 @@ const rawBefore = await rawVerifyRate()
 const pool = createSodiumPool()
 const store = await benchStore({ single: createSodiumEd25519(), pool }, { authors: 1000, perAuthor: quick ? 10 : 100 })
 await pool.close?.()
+const sync = await benchSync({ authors: 1000, perAuthor: quick ? 10 : 100, posts: quick ? 200 : 1000 })
 // The yardstick: the best raw single-core rate seen before and after (the machine is shared).
 const raw = Math.max(rawBefore, await rawVerifyRate())
 
@@ -38,8 +41,37 @@ console.log(`peak RSS ${store.peakRssMb} MB, peak heap ${store.peakHeapMb} MB`)
 for (const c of store.heapCheckpoints)
   console.log(`  heap after GC at ${c.label.padEnd(16)} ${c.heapMb} MB (rss ${c.rssMb} MB)`)
 
+console.log(
+  `\n## sync: ${sync.messages} messages from ${sync.authors} authors, murmur serve -> fresh peer, ws loopback`,
+)
+console.log(`raw verify rate (sodium-native, one core, same run):   ${raw}/s`)
+console.log(
+  `initial sync, dial to all appended: ${sync.syncPerSec}/s (${pct(sync.syncPerSec)} of raw verify; target >= 60%) in ${sync.syncSeconds} s`,
+)
+console.log(`  all views indexed on the fresh peer after ${sync.indexedSeconds} s`)
+console.log(
+  `  CPU during the sync: fresh peer ${sync.cpu.freshSeconds} s, serve ${sync.cpu.serveSeconds} s (${availableParallelism()} cores)`,
+)
+console.log(
+  `fresh peer: peak RSS ${sync.fresh.peakRssMb} MB (anonymous ${sync.fresh.peakAnonMb} MB), peak heap ${sync.fresh.peakHeapMb} MB`,
+)
+console.log(
+  `serve:      peak RSS ${sync.serve.peakRssMb} MB (anonymous ${sync.serve.peakAnonMb} MB; ${sync.serve.readyRssMb} MB when ready)`,
+)
+console.log('  (RSS = anonymous + file-backed pages: the node binary, its libraries, mapped LevelDB tables)')
+for (const c of sync.fresh.checkpoints)
+  console.log(
+    `  ${c.label.padEnd(12)} fresh: heap after GC ${c.heapMb} MB, rss ${c.rssMb} MB (anon ${c.anonMb}, file ${c.fileMb});` +
+      ` serve: rss ${c.serveRssMb} MB (anon ${c.serveAnonMb}, file ${c.serveFileMb})`,
+  )
+const ms = (l: { medianMs: number; p99Ms: number }) => `median ${l.medianMs} ms, p99 ${l.p99Ms} ms`
+console.log(`post -> stored on a connected peer, ${sync.latency.serveToFresh.posts} posts (target < 50 ms):`)
+console.log(`  serve (control socket) -> fresh peer:  ${ms(sync.latency.serveToFresh)}`)
+console.log(`    serve's answer to the post request:  ${ms(sync.latency.servePostAnswer)}`)
+console.log(`  two peers in one process, ws loopback: ${ms(sync.latency.loopbackPair)}`)
+
 await mkdir(out, { recursive: true })
 await writeFile(
   join(out, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), quick, rawVerifyPerSec: raw, rates, store }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, rawVerifyPerSec: raw, rates, store, sync }, null, 2)}\n`,
 )
