@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, printed as a table and written to bench/out/results.json.
- * Options: --quick (a tenth of the messages, for a smoke run).
+ * Options: --quick (a tenth of the messages, for a smoke run); --only=store or --only=sync.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
@@ -13,14 +13,21 @@ import { benchStore } from './store.js'
 import { benchSync } from './sync.js'
 
 const quick = process.argv.includes('--quick')
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
 const out = join(fileURLToPath(new URL('..', import.meta.url)), 'out')
 
 const rates = await measureVerifyRates()
 const rawBefore = await rawVerifyRate()
 const pool = createSodiumPool()
-const store = await benchStore({ single: createSodiumEd25519(), pool }, { authors: 1000, perAuthor: quick ? 10 : 100 })
+const store =
+  only === 'sync'
+    ? undefined
+    : await benchStore({ single: createSodiumEd25519(), pool }, { authors: 1000, perAuthor: quick ? 10 : 100 })
 await pool.close?.()
-const sync = await benchSync({ authors: 1000, perAuthor: quick ? 10 : 100, posts: quick ? 200 : 1000 })
+const sync =
+  only === 'store'
+    ? undefined
+    : await benchSync({ authors: 1000, perAuthor: quick ? 10 : 100, posts: quick ? 200 : 1000 })
 // The yardstick: the best raw single-core rate seen before and after (the machine is shared).
 const raw = Math.max(rawBefore, await rawVerifyRate())
 
@@ -30,45 +37,49 @@ for (const r of rates)
   console.log(
     `${r.name.padEnd(10)} verify ${String(r.verifyPerSec).padStart(7)}/s  sign ${String(r.signPerSec).padStart(7)}/s`,
   )
-console.log(`\n## store: ${store.messages} messages from ${store.authors} authors on classic-level`)
-console.log(`raw verify rate (sodium-native, one core, best of 6 runs): ${raw}/s`)
-console.log(`append with validation, one core:    ${store.appendPerSec}/s (${pct(store.appendPerSec)} of raw verify)`)
-console.log(
-  `append with validation, every core: ${store.appendPoolPerSec}/s (${pct(store.appendPoolPerSec)} of raw verify; target >= 60%)`,
-)
-console.log(`indexing all views:                  ${store.indexPerSec}/s (target >= 50000/s)`)
-console.log(`peak RSS ${store.peakRssMb} MB, peak heap ${store.peakHeapMb} MB`)
-for (const c of store.heapCheckpoints)
-  console.log(`  heap after GC at ${c.label.padEnd(16)} ${c.heapMb} MB (rss ${c.rssMb} MB)`)
-
-console.log(
-  `\n## sync: ${sync.messages} messages from ${sync.authors} authors, murmur serve -> fresh peer, ws loopback`,
-)
-console.log(`raw verify rate (sodium-native, one core, same run):   ${raw}/s`)
-console.log(
-  `initial sync, dial to all appended: ${sync.syncPerSec}/s (${pct(sync.syncPerSec)} of raw verify; target >= 60%) in ${sync.syncSeconds} s`,
-)
-console.log(`  all views indexed on the fresh peer after ${sync.indexedSeconds} s`)
-console.log(
-  `  CPU during the sync: fresh peer ${sync.cpu.freshSeconds} s, serve ${sync.cpu.serveSeconds} s (${availableParallelism()} cores)`,
-)
-console.log(
-  `fresh peer: peak RSS ${sync.fresh.peakRssMb} MB (anonymous ${sync.fresh.peakAnonMb} MB), peak heap ${sync.fresh.peakHeapMb} MB`,
-)
-console.log(
-  `serve:      peak RSS ${sync.serve.peakRssMb} MB (anonymous ${sync.serve.peakAnonMb} MB; ${sync.serve.readyRssMb} MB when ready)`,
-)
-console.log('  (RSS = anonymous + file-backed pages: the node binary, its libraries, mapped LevelDB tables)')
-for (const c of sync.fresh.checkpoints)
+if (store) {
+  console.log(`\n## store: ${store.messages} messages from ${store.authors} authors on classic-level`)
+  console.log(`raw verify rate (sodium-native, one core, best of 6 runs): ${raw}/s`)
+  console.log(`append with validation, one core:    ${store.appendPerSec}/s (${pct(store.appendPerSec)} of raw verify)`)
   console.log(
-    `  ${c.label.padEnd(12)} fresh: heap after GC ${c.heapMb} MB, rss ${c.rssMb} MB (anon ${c.anonMb}, file ${c.fileMb});` +
-      ` serve: rss ${c.serveRssMb} MB (anon ${c.serveAnonMb}, file ${c.serveFileMb})`,
+    `append with validation, every core: ${store.appendPoolPerSec}/s (${pct(store.appendPoolPerSec)} of raw verify; target >= 60%)`,
   )
-const ms = (l: { medianMs: number; p99Ms: number }) => `median ${l.medianMs} ms, p99 ${l.p99Ms} ms`
-console.log(`post -> stored on a connected peer, ${sync.latency.serveToFresh.posts} posts (target < 50 ms):`)
-console.log(`  serve (control socket) -> fresh peer:  ${ms(sync.latency.serveToFresh)}`)
-console.log(`    serve's answer to the post request:  ${ms(sync.latency.servePostAnswer)}`)
-console.log(`  two peers in one process, ws loopback: ${ms(sync.latency.loopbackPair)}`)
+  console.log(`indexing all views:                  ${store.indexPerSec}/s (target >= 50000/s)`)
+  console.log(`peak RSS ${store.peakRssMb} MB, peak heap ${store.peakHeapMb} MB`)
+  for (const c of store.heapCheckpoints)
+    console.log(`  heap after GC at ${c.label.padEnd(16)} ${c.heapMb} MB (rss ${c.rssMb} MB)`)
+}
+
+if (sync) {
+  console.log(
+    `\n## sync: ${sync.messages} messages from ${sync.authors} authors, murmur serve -> fresh peer, ws loopback`,
+  )
+  console.log(`raw verify rate (sodium-native, one core, same run):   ${raw}/s`)
+  console.log(
+    `initial sync, dial to all appended: ${sync.syncPerSec}/s (${pct(sync.syncPerSec)} of raw verify; target >= 60%) in ${sync.syncSeconds} s`,
+  )
+  console.log(`  all views indexed on the fresh peer after ${sync.indexedSeconds} s`)
+  console.log(
+    `  CPU during the sync: fresh peer ${sync.cpu.freshSeconds} s, serve ${sync.cpu.serveSeconds} s (${availableParallelism()} cores)`,
+  )
+  console.log(
+    `fresh peer: peak RSS ${sync.fresh.peakRssMb} MB (anonymous ${sync.fresh.peakAnonMb} MB), peak heap ${sync.fresh.peakHeapMb} MB`,
+  )
+  console.log(
+    `serve:      peak RSS ${sync.serve.peakRssMb} MB (anonymous ${sync.serve.peakAnonMb} MB; ${sync.serve.readyRssMb} MB when ready)`,
+  )
+  console.log('  (RSS = anonymous + file-backed pages: the node binary, its libraries, mapped LevelDB tables)')
+  for (const c of sync.fresh.checkpoints)
+    console.log(
+      `  ${c.label.padEnd(12)} fresh: heap after GC ${c.heapMb} MB, rss ${c.rssMb} MB (anon ${c.anonMb}, file ${c.fileMb});` +
+        ` serve: rss ${c.serveRssMb} MB (anon ${c.serveAnonMb}, file ${c.serveFileMb})`,
+    )
+  const ms = (l: { medianMs: number; p99Ms: number }) => `median ${l.medianMs} ms, p99 ${l.p99Ms} ms`
+  console.log(`post -> stored on a connected peer, ${sync.latency.serveToFresh.posts} posts (target < 50 ms):`)
+  console.log(`  serve (control socket) -> fresh peer:  ${ms(sync.latency.serveToFresh)}`)
+  console.log(`    serve's answer to the post request:  ${ms(sync.latency.servePostAnswer)}`)
+  console.log(`  two peers in one process, ws loopback: ${ms(sync.latency.loopbackPair)}`)
+}
 
 await mkdir(out, { recursive: true })
 await writeFile(

@@ -401,6 +401,21 @@ export class Replicator {
     void this.#schedule()
   }
 
+  /**
+   * True for a contact that cannot change the want set: a follow (not a block or unfollow) by a
+   * feed of this peer's own graph whose target is already wanted at least as close, or lies
+   * beyond `hops`. During a catch-up most contacts are such, and recomputing the set (a walk of
+   * the graph) for each would cost more than the rest of the ingest.
+   */
+  #changesNothing(msg: VerifiedMsg, w: WantedFeed | undefined): boolean {
+    if (this.#computing || w === undefined || w.hosted) return false
+    const c = msg.value.content as { target?: Uint8Array; following?: boolean; blocking?: boolean }
+    if (c.following !== true || c.blocking === true || !(c.target instanceof Uint8Array)) return false
+    if (w.dist >= this.hops) return true
+    const target = this.#wanted.get(toHex(c.target))
+    return target !== undefined && !target.hosted && target.dist <= w.dist + 1
+  }
+
   #onAppend(msg: VerifiedMsg): void {
     if (this.#closed) return
     const hex = toHex(msg.value.author)
@@ -408,7 +423,13 @@ export class Replicator {
     const w = this.#wanted.get(hex)
     // A contact changes the graph when its author is in it; while a computation runs, the set
     // may be stale, so any contact asks for another round.
-    if (msg.value.type === 'contact' && (w || this.#computing || hex === this.#meHex)) void this.#schedule()
+    if (
+      msg.value.type === 'contact' &&
+      (w || this.#computing || hex === this.#meHex) &&
+      !this.#changesNothing(msg, w)
+    ) {
+      void this.#schedule()
+    }
     if (!w) return
     if (w.hosted) {
       this.#hostedBytes += msg.bytes.length

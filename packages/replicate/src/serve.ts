@@ -193,7 +193,14 @@ export class Outbox {
       const from = want.has === 0 ? state.first : want.has + 1
       let full = false
       let read = 0
-      for await (const msg of this.#d.store.messages(want.feed, { from, to: Math.min(state.seq, from + READ_AHEAD) })) {
+      // Read about what fits (a message is rarely under 150 bytes), in one batch.
+      const limit = Math.min(READ_AHEAD, Math.ceil(room / 150) + 1)
+      const batch = await this.#d.store.feedBytes(want.feed, {
+        from,
+        to: Math.min(state.seq, from + READ_AHEAD),
+        limit,
+      })
+      for (const msg of batch) {
         read++
         if (size + MSG_OVERHEAD + msg.bytes.length > room) {
           full = true
@@ -201,7 +208,7 @@ export class Outbox {
         }
         parts.push(msg.bytes)
         size += MSG_OVERHEAD + msg.bytes.length
-        want.has = msg.value.seq
+        want.has = msg.seq
       }
       // Round robin: a feed with more to send goes to the back of the line (unless the store
       // gave nothing to send: then a later append marks it again).
