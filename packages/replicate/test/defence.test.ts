@@ -70,7 +70,10 @@ test('a misbehaving peer is counted item by item and disconnected; an honest pee
 
   // 7. Bulk data beyond the credit granted (128 KiB): the excess is dropped unread.
   for (let i = 0; i < 4; i++) r.session.send(encodeMsgs([new Uint8Array(60_000).fill(2)]))
-  await until(() => rejected()['over-credit'] === 2 && rejected()['too-large'] === 3, 'the excess')
+  await until(
+    () => rejected()['over-credit'] === 2 && rejected()['too-large'] === 3,
+    `the excess ${JSON.stringify(rejected())}`,
+  )
 
   // 8. A flood of requests: past the rate, each is counted, and past the limit r is disconnected.
   assert.equal(r.conn.state, 'ready')
