@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'TIMEOUT'
   /** Stored data is not what the store wrote (disk corruption, foreign data). */
   | 'CORRUPT'
+  /** A peer could not be reached: refused, unknown host, closed before the handshake ended. */
+  | 'UNREACHABLE'
+  /** A listener could not bind its address (in use, not permitted). */
+  | 'LISTEN_FAILED'
 
 /** The error every Murmur package throws; `code` says what went wrong. */
 export class MurmurError extends Error {

@@ -9,7 +9,7 @@
  * step, yet each wait is at least as long as the one before it until the cap is reached. A
  * connection that lasted `stableAfterMs` resets the count.
  */
-import { NetError } from './errors.js'
+import { MurmurError } from '@murmur/core'
 import { type SocketEvent, type WebSocketLike, type WsChannel, wsChannel } from './websocket.js'
 
 /** A WebSocket class: the browser's `WebSocket`, or `ws`'s in Node. */
@@ -27,7 +27,7 @@ export interface DialOptions {
 
 /**
  * Opens a WebSocket to `url` (`ws:` or `wss:`) and resolves with it as a channel once open.
- * @throws {NetError} (as a rejection) `INVALID_ARGUMENT` for a URL that is not `ws:`/`wss:`;
+ * @throws {MurmurError} (as a rejection) `INVALID_ARGUMENT` for a URL that is not `ws:`/`wss:`;
  * `UNREACHABLE` when the connection fails or closes before it opens; `TIMEOUT` after
  * `timeoutMs`. An abort rejects with the signal's reason.
  * @throws {TypeError} (as a rejection) when there is no WebSocket class to use.
@@ -44,12 +44,12 @@ export async function dial(url: string, opts: DialOptions = {}): Promise<WsChann
   try {
     socket = new Socket(url)
   } catch (cause) {
-    throw new NetError('INVALID_ARGUMENT', `cannot dial ${url}: ${asError(cause).message}`, { cause })
+    throw new MurmurError('INVALID_ARGUMENT', `cannot dial ${url}: ${asError(cause).message}`, { cause })
   }
   return new Promise<WsChannel>((resolve, reject) => {
     let settled = false
     const timer = setTimeout(
-      () => fail(new NetError('TIMEOUT', `no answer from ${url} within ${timeoutMs} ms`)),
+      () => fail(new MurmurError('TIMEOUT', `no answer from ${url} within ${timeoutMs} ms`)),
       timeoutMs,
     )
     const onAbort = () => fail(opts.signal?.reason)
@@ -74,24 +74,24 @@ export async function dial(url: string, opts: DialOptions = {}): Promise<WsChann
       resolve(wsChannel(socket))
     })
     socket.addEventListener('error', (ev) =>
-      fail(new NetError('UNREACHABLE', `cannot connect to ${url}${detail(ev)}`, { cause: causeOf(ev) })),
+      fail(new MurmurError('UNREACHABLE', `cannot connect to ${url}${detail(ev)}`, { cause: causeOf(ev) })),
     )
     socket.addEventListener('close', (ev) =>
-      fail(new NetError('UNREACHABLE', `cannot connect to ${url}: closed before it opened (code ${ev.code})`)),
+      fail(new MurmurError('UNREACHABLE', `cannot connect to ${url}: closed before it opened (code ${ev.code})`)),
     )
   })
 }
 
-/** @throws {NetError} `INVALID_ARGUMENT` unless `url` is a `ws:` or `wss:` URL. */
+/** @throws {MurmurError} `INVALID_ARGUMENT` unless `url` is a `ws:` or `wss:` URL. */
 function checkUrl(url: string): void {
   let protocol: string
   try {
     protocol = new URL(url).protocol
   } catch (cause) {
-    throw new NetError('INVALID_ARGUMENT', `not a URL: ${JSON.stringify(url.slice(0, 200))}`, { cause })
+    throw new MurmurError('INVALID_ARGUMENT', `not a URL: ${JSON.stringify(url.slice(0, 200))}`, { cause })
   }
   if (protocol !== 'ws:' && protocol !== 'wss:') {
-    throw new NetError('INVALID_ARGUMENT', `a peer's address is a ws: or wss: URL, not ${protocol}`)
+    throw new MurmurError('INVALID_ARGUMENT', `a peer's address is a ws: or wss: URL, not ${protocol}`)
   }
 }
 
@@ -162,7 +162,7 @@ export class Redialer {
   #channel: WsChannel | undefined
   #wake: (() => void) | undefined
 
-  /** @throws {NetError} `INVALID_ARGUMENT` unless `url` is a `ws:` or `wss:` URL. */
+  /** @throws {MurmurError} `INVALID_ARGUMENT` unless `url` is a `ws:` or `wss:` URL. */
   constructor(url: string, opts: RedialOptions) {
     checkUrl(url)
     this.url = url

@@ -12,7 +12,6 @@ export {
   type RedialStatus,
   type WebSocketConstructor,
 } from './dial.js'
-export { isNetError, NetError, type NetErrorCode } from './errors.js'
 export {
   CLOSE_CODES,
   type SocketEvent,

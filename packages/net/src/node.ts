@@ -13,10 +13,10 @@ import { createServer, type Server as HttpServer, type IncomingMessage, type Ser
 import { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { MurmurError } from '@murmur/core'
 import { MAX_FRAME } from '@murmur/replicate'
 import { WebSocket, WebSocketServer } from 'ws'
 import { type DialOptions, dial } from './dial.js'
-import { NetError } from './errors.js'
 import { CLOSE_CODES, type WsChannel, wsChannel } from './websocket.js'
 
 /** Who connected, as {@link ListenOptions.onChannel} is told. */
@@ -64,7 +64,7 @@ const REFUSED_GRACE_MS = 2000
 
 /**
  * Listens for peers over WebSocket, on a server of its own or on `opts.server`.
- * @throws {NetError} (as a rejection) `LISTEN_FAILED` when the address cannot be bound.
+ * @throws {MurmurError} (as a rejection) `LISTEN_FAILED` when the address cannot be bound.
  */
 export async function listen(opts: ListenOptions): Promise<Listener> {
   const path = opts.path ?? '/murmur'
@@ -130,7 +130,7 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     } catch (cause) {
       server.off('upgrade', onUpgrade)
       const why = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message
-      throw new NetError('LISTEN_FAILED', `cannot listen on ${hostPort(host, opts.port ?? 0)}: ${why}`, { cause })
+      throw new MurmurError('LISTEN_FAILED', `cannot listen on ${hostPort(host, opts.port ?? 0)}: ${why}`, { cause })
     }
   }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { createServer, type Socket } from 'node:net'
 import { test } from 'node:test'
-import { dial, isNetError, Redialer, type RedialStatus, type WsChannel } from '../src/index.js'
+import { isMurmurError } from '@murmur/core'
+import { dial, Redialer, type RedialStatus, type WsChannel } from '../src/index.js'
 import { NodeWebSocket, nodeDial } from '../src/node.js'
 import { closed, frameOf, frames, indexOf, statusWhere, testServer, within } from './helpers.js'
 
@@ -20,7 +21,7 @@ test('dialling a closed port rejects quickly with a clear message', async () => 
     3000,
     'the dial to fail',
     assert.rejects(nodeDial(url), (err: unknown) => {
-      assert.ok(isNetError(err, 'UNREACHABLE'))
+      assert.ok(isMurmurError(err, 'UNREACHABLE'))
       assert.equal(err.message, `cannot connect to ${url}: connect ECONNREFUSED ${url.slice(5, -7)}`)
       return true
     }),
@@ -40,7 +41,7 @@ test('a peer that never answers times out; bad URLs and a missing WebSocket clas
       'the dial to time out',
       assert.rejects(nodeDial(`ws://127.0.0.1:${port}/murmur`, { timeoutMs: 150 }), (err: unknown) => {
         return (
-          isNetError(err, 'TIMEOUT') && err.message === `no answer from ws://127.0.0.1:${port}/murmur within 150 ms`
+          isMurmurError(err, 'TIMEOUT') && err.message === `no answer from ws://127.0.0.1:${port}/murmur within 150 ms`
         )
       }),
     )
@@ -52,8 +53,8 @@ test('a peer that never answers times out; bad URLs and a missing WebSocket clas
     for (const s of held) s.destroy()
     await new Promise((resolve) => silent.close(resolve))
   }
-  await assert.rejects(nodeDial('http://127.0.0.1:1/murmur'), (e: unknown) => isNetError(e, 'INVALID_ARGUMENT'))
-  await assert.rejects(nodeDial('not a url'), (e: unknown) => isNetError(e, 'INVALID_ARGUMENT'))
+  await assert.rejects(nodeDial('http://127.0.0.1:1/murmur'), (e: unknown) => isMurmurError(e, 'INVALID_ARGUMENT'))
+  await assert.rejects(nodeDial('not a url'), (e: unknown) => isMurmurError(e, 'INVALID_ARGUMENT'))
   assert.equal((globalThis as { WebSocket?: unknown }).WebSocket, undefined, 'Node 20 has no WebSocket')
   await assert.rejects(dial('ws://127.0.0.1:1/murmur'), TypeError)
 })
@@ -82,7 +83,7 @@ test('the Redialer reconnects after the server stops and restarts on the same po
 
     // While the server is down: failures pile up and each wait is at least as long as the last.
     const down = await statusWhere(redialer, (s) => s.attempts >= 5)
-    assert.ok(isNetError(down.lastError, 'UNREACHABLE'), String(down.lastError))
+    assert.ok(isMurmurError(down.lastError, 'UNREACHABLE'), String(down.lastError))
     assert.equal(down.lastCloseReason, 'the peer is shutting down')
     const delays = waits.map((s) => s.delayMs as number)
     assert.deepEqual(
@@ -176,7 +177,7 @@ test('aborting the signal ends a Redialer that is waiting, and one that is conne
     assert.equal(never.status.connections, 0)
     assert.throws(
       () => new Redialer('https://x/', { onChannel: () => {} }),
-      (e: unknown) => isNetError(e),
+      (e: unknown) => isMurmurError(e),
     )
   } finally {
     await live.stop()

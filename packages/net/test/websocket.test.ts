@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { test } from 'node:test'
+import { isMurmurError } from '@murmur/core'
 import { MAX_FRAME } from '@murmur/replicate'
-import { isNetError, truncateReason, type WsChannel } from '../src/index.js'
+import { truncateReason, type WsChannel } from '../src/index.js'
 import { listen, nodeDial } from '../src/node.js'
 import { closed, frameOf, frames, indexOf, rawClient, socketClosed, testServer, waitUntil, within } from './helpers.js'
 
@@ -222,7 +223,7 @@ test('a listener attaches to an existing HTTP server on its path and leaves the 
     // Another path is not ours: with no other upgrade handler, it is answered with 404.
     await assert.rejects(
       nodeDial(`ws://127.0.0.1:${port}/elsewhere`),
-      (e: unknown) => isNetError(e, 'UNREACHABLE') && /404/.test(e.message),
+      (e: unknown) => isMurmurError(e, 'UNREACHABLE') && /404/.test(e.message),
     )
     const clientClosed = closed(client)
     await listener.close()
@@ -246,7 +247,7 @@ test('our own server answers plain HTTP with 426, and a taken port fails with a 
     await assert.rejects(
       listen({ port: server.port, onChannel: () => {} }),
       (e: unknown) =>
-        isNetError(e, 'LISTEN_FAILED') && e.message === `cannot listen on 127.0.0.1:${server.port}: EADDRINUSE`,
+        isMurmurError(e, 'LISTEN_FAILED') && e.message === `cannot listen on 127.0.0.1:${server.port}: EADDRINUSE`,
     )
   } finally {
     await server.close()
