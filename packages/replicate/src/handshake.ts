@@ -1,5 +1,5 @@
 /**
- * The handshake: Noise XXpsk0 over ed25519 identity keys (noise-handshake with noise-curve-ed,
+ * The handshake: Noise XXpsk0 over ed25519 identity keys (noise-handshake, with ./curve.ts as its curve,
  * as the Hypercore ecosystem uses them), as a pure state machine with no I/O (session.ts moves
  * its messages).
  *
@@ -17,9 +17,9 @@
  * The split yields one ChaCha20-Poly1305 key per direction; every later frame is sealed with it.
  */
 import { defaultSha256, equalBytes, type FeedId, isCanonicalEncoding, isSmallOrderEncoding, utf8 } from '@murmur/core'
-import curve from 'noise-curve-ed'
 import Noise from 'noise-handshake'
 import sodium from 'sodium-universal'
+import curve from './curve.js'
 import { ABORT, decodeHello, encodeHello, PROTOCOL_VERSION } from './frames.js'
 
 /** The network key of Murmur's public network: sha256("murmur/network/v1/public"). */

@@ -1,8 +1,8 @@
 /**
  * Types of the CommonJS packages the handshake uses, which ship none: only what this package
- * calls. noise-handshake (Holepunch) runs the Noise state machine; noise-curve-ed does its
- * Diffie-Hellman on ed25519 keys; sodium-universal is libsodium (sodium-native in Node,
- * sodium-javascript in browsers through its `browser` field).
+ * calls. noise-handshake (Holepunch) runs the Noise state machine (its Diffie-Hellman is
+ * ./curve.ts); sodium-universal is libsodium (sodium-native in Node, sodium-javascript in
+ * browsers through its `browser` field).
  */
 
 declare module 'noise-handshake' {
@@ -36,15 +36,6 @@ declare module 'noise-handshake/cipher.js' {
     nonce: number
   }
   export = CipherState
-}
-
-declare module 'noise-curve-ed' {
-  const curve: {
-    readonly PKLEN: number
-    readonly SKLEN: number
-    readonly ALG: string
-  }
-  export = curve
 }
 
 declare module 'sodium-universal' {
