@@ -315,7 +315,7 @@ const status: Command = {
     const rejected = Object.entries(r.rejected ?? {}).filter(([, n]) => n > 0)
     return [
       `id        ${r.id} (seq ${r.seq})`,
-      `store     ${r.messages} messages in ${r.feeds} feeds`,
+      `store     ${plural(r.messages, 'message')} in ${plural(r.feeds, 'feed')}`,
       `forks     ${r.forks.length === 0 ? 'none' : r.forks.join(', ')}`,
       `peer      ${r.serving ? 'serving' : 'not running (start it with murmur serve)'}`,
       ...(r.peers ?? []).map(
@@ -328,6 +328,11 @@ const status: Command = {
         : []),
     ].join('\n')
   },
+}
+
+/** "1 message", "2 messages". */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
 /** The store commands, by name. */
