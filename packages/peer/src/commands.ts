@@ -308,6 +308,7 @@ const status: Command = {
       state?: string
       initiator?: boolean
       counters?: { received?: number; invalid?: number }
+      progress?: { received: number; expected: number }
     }[]
     rejected?: Record<string, number>
     dialing?: { url: string; state: string; lastError?: string }[]
@@ -320,7 +321,11 @@ const status: Command = {
       `peer      ${r.serving ? 'serving' : 'not running (start it with murmur serve)'}`,
       ...(r.peers ?? []).map(
         (p) =>
-          `  ${p.remote ?? '(handshake)'} ${p.state ?? ''} ${p.initiator ? 'outgoing' : 'incoming'}, received ${p.counters?.received ?? 0}, invalid ${p.counters?.invalid ?? 0}`,
+          `  ${p.remote ?? '(handshake)'} ${p.state ?? ''} ${p.initiator ? 'outgoing' : 'incoming'}, received ${p.counters?.received ?? 0}, invalid ${p.counters?.invalid ?? 0}${
+            p.progress && p.progress.expected > p.progress.received
+              ? `, syncing ${p.progress.received}/${p.progress.expected}`
+              : ''
+          }`,
       ),
       ...(r.dialing ?? []).map((d) => `  dialing ${d.url}: ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`),
       ...(r.serving
