@@ -46,7 +46,11 @@ export async function openLocal(dataDir: string, opts: OpenOptions = {}): Promis
     await db.open()
   } catch (err) {
     await ed.close?.()
-    if (isLocked(err)) throw new CliError(`the data folder ${dataDir} is in use by another murmur process`, EXIT.locked)
+    if (isLocked(err))
+      throw new CliError(
+        `the data folder ${dataDir} is in use by another murmur process: stop it, or use another --data folder`,
+        EXIT.locked,
+      )
     throw new CliError(`cannot open the database in ${paths.db}: ${(err as Error).message}`, EXIT.failed, {
       cause: err,
     })

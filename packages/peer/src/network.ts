@@ -234,7 +234,10 @@ const sync: NetworkCommand = {
       try {
         channel = await nodeDial(url, { timeoutMs: 15_000 })
       } catch (err) {
-        throw new CliError(`${(err as Error).message}`, EXIT.unreachable)
+        throw new CliError(
+          `${(err as Error).message} (is the peer running, and is the address right?)`,
+          EXIT.unreachable,
+        )
       }
       const conn = replicator.connect(channel, { initiator: true })
       try {
