@@ -78,6 +78,7 @@ class SocketChannel implements WsChannel {
   #heldBytes = 0
   #handingOver = false
   #invalid = 0
+  readonly #invalidFns = new Set<(kind: 'oversized' | 'malformed', detail: string) => void>()
   #closed = false
 
   constructor(socket: WebSocketLike, opts: WsChannelOptions) {
@@ -89,7 +90,11 @@ class SocketChannel implements WsChannel {
     socket.binaryType = 'arraybuffer'
     socket.addEventListener('message', (ev) => this.#receive(ev.data))
     socket.addEventListener('close', (ev) => this.#ended(ev.reason || describeClose(ev.code)))
-    socket.addEventListener('error', (ev) => this.#ended(errorReason(ev)))
+    socket.addEventListener('error', (ev) => {
+      const reason = errorReason(ev)
+      if (reason === TOO_LARGE) this.#rejected('oversized', `over ${MAX_FRAME} bytes`)
+      this.#ended(reason)
+    })
     if (socket.readyState !== OPEN) queueMicrotask(() => this.#ended('closed'))
   }
 
@@ -128,6 +133,15 @@ class SocketChannel implements WsChannel {
     return () => this.#closeFns.delete(fn)
   }
 
+  onInvalid(fn: (kind: 'oversized' | 'malformed', detail: string) => void): () => void {
+    this.#invalidFns.add(fn)
+    return () => this.#invalidFns.delete(fn)
+  }
+
+  #rejected(kind: 'oversized' | 'malformed', detail: string): void {
+    for (const fn of this.#invalidFns) fn(kind, detail)
+  }
+
   close(reason = 'closed'): void {
     this.#shut(CLOSE_CODES.normal, reason)
   }
@@ -136,6 +150,11 @@ class SocketChannel implements WsChannel {
     if (this.#closed) return
     if (!(data instanceof ArrayBuffer) || data.byteLength > MAX_FRAME) {
       this.#invalid++
+      const oversized = data instanceof ArrayBuffer
+      this.#rejected(
+        oversized ? 'oversized' : 'malformed',
+        oversized ? `${data.byteLength} bytes` : 'not a binary frame',
+      )
       if (this.#invalid > this.#maxInvalid) {
         this.#shut(
           CLOSE_CODES.policy,
@@ -190,11 +209,13 @@ export function truncateReason(reason: string): string {
   return `${decoder.decode(out.subarray(0, written))}…`
 }
 
+const TOO_LARGE = 'closed: a frame was too large (over 64 KiB)'
+
 /** The reason of an error event: `ws` says what went wrong (browsers say nothing). */
 function errorReason(ev: SocketEvent): string {
   const detail = typeof ev.message === 'string' ? ev.message : ''
   // ws closes the socket with 1009 after this error: the remote sent a frame over maxPayload.
-  if (/max payload/i.test(detail)) return 'closed: a frame was too large (over 64 KiB)'
+  if (/max payload/i.test(detail)) return TOO_LARGE
   return detail ? `connection lost (${detail})` : 'connection lost'
 }
 

@@ -305,7 +305,7 @@ test('a misbehaving peer over a real socket is counted item by item; the honest 
     r.socket.send('not a binary frame')
     r.socket.send('nor this')
     r.channel.send(new Uint8Array([9, 1, 2, 3]))
-    await until(() => rejected()['bad-frame'] === 4, 'the garbage frames')
+    await until(() => rejected()['bad-frame'] === 6, 'the garbage frames (4 sealed, 2 text)')
     assert.equal(rawChannel.invalidFrames, 2)
     assert.equal(r.conn.state, 'ready', 'garbage under the limit does not disconnect')
 
@@ -317,6 +317,7 @@ test('a misbehaving peer over a real socket is counted item by item; the honest 
     assert.equal((await rawGone).code, 1009)
     const info = await within(5000, 'the raw connection to close', r.conn.closed)
     assert.equal(info.code, 'channel')
+    assert.match(info.reason, /too large/)
     assert.equal(info.byRemote, true)
 
     // The honest client noticed nothing: connected, nothing held against it, live posts flow.
@@ -332,9 +333,10 @@ test('a misbehaving peer over a real socket is counted item by item; the honest 
     const st = v.rep.status()
     assert.equal(st.rejected['bad-signature'], 1)
     assert.equal(st.rejected['broken-chain'], 1)
-    assert.equal(st.rejected['bad-frame'], 4)
+    assert.equal(st.rejected['bad-frame'], 6)
+    assert.equal(st.rejected['oversized-frame'], 1, 'the frame the transport refused is counted too')
     const others = Object.entries(st.rejected).filter(
-      ([k, n]) => n > 0 && !['bad-signature', 'broken-chain', 'bad-frame'].includes(k),
+      ([k, n]) => n > 0 && !['bad-signature', 'broken-chain', 'bad-frame', 'oversized-frame'].includes(k),
     )
     assert.deepEqual(others, [], 'nothing else was counted')
     assert.equal(st.disconnected, 0, 'the socket was cut by the transport, not for invalid items')
@@ -342,7 +344,7 @@ test('a misbehaving peer over a real socket is counted item by item; the honest 
     assert.ok(equalBytes(st.forks[0]!.author, x.keys.publicKey))
     const gone = st.recentlyClosed.find((p) => p.remote && equalBytes(p.remote, r.keys.publicKey))
     assert.equal(gone?.close?.code, 'channel')
-    assert.equal(gone?.counters.invalid, 6)
+    assert.equal(gone?.counters.invalid, 9)
     assert.equal(server.connections, 1)
 
     // Nothing invalid was stored: v's 3 follows and 1 post, x 1-5, y 1-3, h's 4 posts, follow and live post.

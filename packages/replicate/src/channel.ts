@@ -25,6 +25,12 @@ export interface Channel {
    * Returns the function that stops it. Channels without it are polled by the sender.
    */
   onDrain?(fn: () => void): () => void
+  /**
+   * Optional: calls `fn` for each frame the transport itself refused before replication saw it
+   * (`oversized`: over {@link MAX_FRAME}; `malformed`: e.g. a WebSocket text frame), so they
+   * are counted against the peer like any other invalid item. Returns the function that stops it.
+   */
+  onInvalid?(fn: (kind: 'oversized' | 'malformed', detail: string) => void): () => void
 }
 
 /** Options of {@link memoryChannelPair}. */

@@ -180,6 +180,10 @@ export class Connection implements BlobPeer {
     )
     const drainOff = channel.onDrain?.(() => this.#outbox.drained())
     if (drainOff) void this.closed.then(drainOff)
+    const invalidOff = channel.onInvalid?.((kind, detail) =>
+      this.penalize(kind === 'oversized' ? 'oversized-frame' : 'bad-frame', `the transport refused a frame: ${detail}`),
+    )
+    if (invalidOff) void this.closed.then(invalidOff)
   }
 
   /** The remote's feed id, once the handshake has authenticated it. */
