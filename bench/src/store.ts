@@ -7,11 +7,11 @@ import { hash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decodeMsg, type Ed25519, type Msg, type Sha256, type VerifiedMsg, verifyMsgs } from '@murmur/core'
+import type { Ed25519, Sha256, VerifiedMsg } from '@murmur/core'
 import { Store } from '@murmur/store'
 import { ClassicLevel } from 'classic-level'
 import { MemorySampler, mb } from './memory.js'
-import { readWorkload, writeWorkload } from './workload.js'
+import { readWorkload, validateChunk, writeWorkload } from './workload.js'
 
 export const nodeSha256: Sha256 = (b) => hash('sha256', b, 'buffer')
 
@@ -30,32 +30,21 @@ export interface StoreBenchResult {
 
 const log = (s: string) => process.stderr.write(`${s}\n`)
 
-/** Appends the workload at `file` with full validation; returns messages per second. */
+/** Appends the workload at `file` with full validation; returns the seconds it took. */
 async function appendAll(ed: Ed25519, store: Store, file: string, onChunk: (done: number) => void): Promise<number> {
   const t0 = performance.now()
   let done = 0
   // A two-stage pipeline: while chunk k is verified (on worker threads with the pool backend),
   // chunk k - 1 is appended; decoding happens on this thread in between.
-  let inFlight: Promise<(VerifiedMsg | undefined)[]> | undefined
-  const append = async (p: Promise<(VerifiedMsg | undefined)[]>): Promise<void> => {
-    const verified = await p
-    if (verified.includes(undefined)) throw new Error('the workload has a message that does not verify')
-    await store.appendMany(verified as VerifiedMsg[])
-  }
+  let inFlight: Promise<VerifiedMsg[]> | undefined
   for await (const chunk of readWorkload(file, 1000)) {
-    const msgs: Msg[] = []
-    for (const bytes of chunk) {
-      const r = decodeMsg(bytes, nodeSha256)
-      if (!r.ok) throw new Error(`the workload has an invalid message: ${r.reason}`)
-      msgs.push(r.value)
-    }
-    const next = verifyMsgs(ed, msgs)
-    if (inFlight) await append(inFlight)
+    const next = validateChunk(ed, chunk, nodeSha256)
+    if (inFlight) await store.appendMany(await inFlight)
     inFlight = next
     done += chunk.length
     onChunk(done)
   }
-  if (inFlight) await append(inFlight)
+  if (inFlight) await store.appendMany(await inFlight)
   return (performance.now() - t0) / 1000
 }
 

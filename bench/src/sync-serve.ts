@@ -8,21 +8,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, open } from 'node:fs/promises'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
-import {
-  decodeMsg,
-  type Ed25519,
-  type FeedId,
-  formatBackup,
-  keypairFromSeed,
-  type Msg,
-  toHex,
-  type VerifiedMsg,
-  verifyMsgs,
-} from '@murmur/core'
+import { type Ed25519, type FeedId, formatBackup, keypairFromSeed, toHex } from '@murmur/core'
 import { Store } from '@murmur/store'
 import { ClassicLevel } from 'classic-level'
 import { nodeSha256 } from './store.js'
-import { readWorkload } from './workload.js'
+import { readWorkload, validateChunk } from './workload.js'
 
 /** What {@link prepareServe} leaves: the serving peer's id and every author of the workload. */
 export interface PreparedServe {
@@ -52,18 +42,11 @@ export async function prepareServe(ed: Ed25519, dir: string, file: string): Prom
   let messages = 0
   try {
     for await (const chunk of readWorkload(file, 1000)) {
-      const msgs: Msg[] = []
-      for (const bytes of chunk) {
-        const r = decodeMsg(bytes, nodeSha256)
-        if (!r.ok) throw new Error(`the workload has an invalid message: ${r.reason}`)
-        msgs.push(r.value)
-        authors.set(toHex(r.value.value.author), r.value.value.author)
-      }
-      const verified = await verifyMsgs(ed, msgs)
-      if (verified.includes(undefined)) throw new Error('the workload has a message that does not verify')
-      const results = await store.appendMany(verified as VerifiedMsg[])
+      const verified = await validateChunk(ed, chunk, nodeSha256)
+      for (const m of verified) authors.set(toHex(m.value.author), m.value.author)
+      const results = await store.appendMany(verified)
       if (results.some((r) => r.kind !== 'appended')) throw new Error('the workload did not append cleanly')
-      messages += msgs.length
+      messages += verified.length
     }
     await store.index()
   } finally {

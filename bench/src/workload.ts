@@ -13,7 +13,9 @@ import {
   type Ed25519,
   type Keypair,
   keypairFromSeed,
+  type Sha256,
   type VerifiedMsg,
+  validateMsgs,
 } from '@murmur/core'
 
 const WORDS =
@@ -122,4 +124,19 @@ export async function* readWorkload(path: string, chunk: number): AsyncGenerator
   } finally {
     await fh.close()
   }
+}
+
+/**
+ * Validates a chunk of the workload as a peer validates bytes from the network (core's
+ * `validateMsgs`: decode, canonical form, schema, id, signature). Decoding is done before this
+ * returns; the signatures are checked by the promise (on worker threads with the pool backend).
+ * @throws when a message is invalid: the workload is broken, and figures would be meaningless.
+ */
+export function validateChunk(ed: Ed25519, chunk: readonly Uint8Array[], sha256: Sha256): Promise<VerifiedMsg[]> {
+  return validateMsgs(ed, chunk, sha256).then((results) =>
+    results.map((r) => {
+      if (!r.ok) throw new Error(`the workload has an invalid message: ${r.reason}`)
+      return r.value
+    }),
+  )
 }

@@ -24,7 +24,6 @@ import {
   type Connection,
   decodeFrame,
   type Frame,
-  PROTOCOL_VERSION,
   PUBLIC_NETWORK_KEY,
   Replicator,
   type ReplicatorOptions,
@@ -192,34 +191,6 @@ export class Teardown {
 
 // ---------------------------------------------------------------------------------------------
 // A misbehaving peer: protocol frames by hand (frames.ts layout), a raw Noise session.
-
-const header = (type: number) => (PROTOCOL_VERSION << 5) | type
-
-/** A MSGS frame: `[v1|4]` then, per message, a 2-byte big-endian length and its bytes. */
-export function msgsFrame(msgs: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(1 + msgs.reduce((n, m) => n + 2 + m.length, 0))
-  out[0] = header(4)
-  let at = 1
-  for (const m of msgs) {
-    out[at] = m.length >>> 8
-    out[at + 1] = m.length & 255
-    out.set(m, at + 2)
-    at += 2 + m.length
-  }
-  return out
-}
-
-/** A CLOCK frame of one entry: `[v1|1]` feed(32) ‖ seq(8) ‖ prefix(8). */
-export function clockFrame(feed: FeedId, seq: number): Uint8Array {
-  const out = new Uint8Array(1 + 48)
-  out[0] = header(1)
-  out.set(feed, 1)
-  new DataView(out.buffer).setBigUint64(33, BigInt(seq))
-  return out
-}
-
-/** The wire kind of a sealed frame (frames.ts `WIRE.sealed`). */
-export const WIRE_SEALED = 3
 
 /** A raw Noise session over a real socket: the misbehaving side of a connection. */
 export interface RawWsPeer {

@@ -8,27 +8,25 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { createMsg, equalBytes, type FeedId, toHex, verifyForkProof } from '@murmur/core'
+import { encodeClock, encodeMsgs, WIRE } from '@murmur/replicate'
 import { Store } from '@murmur/store'
 import { ClassicLevel } from 'classic-level'
 import { Redialer, type WsChannel } from '../src/index.js'
 import { NodeWebSocket } from '../src/node.js'
 import { socketClosed, statusWhere, within } from './helpers.js'
 import {
-  clockFrame,
   connectionTo,
   dialPeer,
   ed,
   FeedWriter,
   identity,
   makePeer,
-  msgsFrame,
   rawWsPeer,
   seqOf,
   serve,
   sha256,
   Teardown,
   until,
-  WIRE_SEALED,
 } from './replicate-helpers.js'
 
 const hexes = (feeds: FeedId[]) => new Set(feeds.map(toHex))
@@ -275,12 +273,12 @@ test('a misbehaving peer over a real socket is counted item by item; the honest 
     // 1. A forged signature on x's real next message.
     const forged = (await new FeedWriter(x.keys, xs[4]).next()).bytes.slice()
     forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 0x01
-    r.session.send(msgsFrame([forged]))
+    r.session.send(encodeMsgs([forged]))
     await until(() => rejected()['bad-signature'] === 1, 'the forged signature')
 
     // 2. A fork: x signed another message at seq 5. A proof is kept; never the relay's fault.
     const other5 = await new FeedWriter(x.keys, xs[3]).next({ type: 'post', content: { text: 'another five' } })
-    r.session.send(msgsFrame([other5.bytes]))
+    r.session.send(encodeMsgs([other5.bytes]))
     await until(() => v.rep.status().forks.length === 1, 'the fork')
     assert.equal(r.conn.counters().forks, 1)
     assert.equal(r.conn.counters().invalid, 1)
@@ -293,7 +291,7 @@ test('a misbehaving peer over a real socket is counted item by item; the honest 
       { type: 'post', content: { text: 'gap' } },
       sha256,
     )
-    r.session.send(msgsFrame([y6.bytes]))
+    r.session.send(encodeMsgs([y6.bytes]))
     await until(() => rejected()['broken-chain'] === 1, 'the broken chain')
 
     // 4. Garbage: an unknown type, another version, a truncated clock, an unknown wire kind; and
@@ -301,7 +299,7 @@ test('a misbehaving peer over a real socket is counted item by item; the honest 
     // sent after them on the same ordered socket, shows they were handled).
     r.session.send(new Uint8Array([(1 << 5) | 31, 1, 2]))
     r.session.send(new Uint8Array([4 << 5, 0]))
-    r.session.send(clockFrame(x.keys.publicKey, 1).subarray(0, 20))
+    r.session.send(encodeClock([{ feed: x.keys.publicKey, seq: 1, prefix: new Uint8Array(8) }]).subarray(0, 20))
     r.socket.send('not a binary frame')
     r.socket.send('nor this')
     r.channel.send(new Uint8Array([9, 1, 2, 3]))
@@ -312,7 +310,7 @@ test('a misbehaving peer over a real socket is counted item by item; the honest 
     // 5. An oversized WebSocket frame: the server's `ws` refuses it (1009) and closes this socket only.
     const rawGone = socketClosed(r.socket)
     const huge = new Uint8Array(70_000).fill(7)
-    huge[0] = WIRE_SEALED
+    huge[0] = WIRE.sealed
     r.socket.send(huge)
     assert.equal((await rawGone).code, 1009)
     const info = await within(5000, 'the raw connection to close', r.conn.closed)

@@ -10,10 +10,13 @@ export { Connection } from './connection.js'
 export {
   type ClockEntry,
   decodeFrame,
+  encodeClock,
+  encodeMsgs,
   type Frame,
   type FrameError,
   MAX_PLAINTEXT,
   PROTOCOL_VERSION,
+  WIRE,
 } from './frames.js'
 export {
   Handshake,

@@ -2,7 +2,7 @@
  * Binary layouts of the store's keys and values, in one place. Keys sort bytewise in every
  * abstract-level backend, so integers are fixed-width big-endian.
  */
-import { type CID, cidFromBytes, MurmurError } from '@murmur/core'
+import { type CID, cidFromBytes, concatBytes, MurmurError } from '@murmur/core'
 
 /** Bytes in a message id (CIDv1, dag-cbor, sha2-256). */
 export const ID_BYTES = 36
@@ -37,18 +37,8 @@ export function readU64(b: Uint8Array, at = 0): number {
   return (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0)
 }
 
-/** `a ‖ b ‖ …` in one new array. */
-export function key(...parts: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+/** `a ‖ b ‖ …` in one new array: keys are built from parts (core's concatBytes). */
+export const key: (...parts: Uint8Array[]) => Uint8Array = concatBytes
 
 /** The key just past every key that starts with `prefix` (for `lt` bounds). */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
