@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { callEntry, openEntryPage } from '@murmur/testkit/browser'
 import { createSodiumEd25519 } from '../src/ed25519/sodium.js'
 import {
   type BackendVerdicts,
@@ -16,7 +17,6 @@ import {
   runChecks,
   type VerifyCase,
 } from './browser/ed25519.entry.js'
-import { callEntry, openEntryPage } from './helpers/browser.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { type BundleOptions, bundleSize, callEntry, openEntryPage } from '@murmur/testkit/browser'
 import type { ReplicateInput, ReplicateResult } from './browser/replicate.entry.js'
 import { murmurJson, start, stop, tempData } from './helpers.js'
-import { type BundleOptions, bundleSize, callEntry, openEntryPage } from './helpers-browser.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const ENTRY = path.join(here, 'browser/replicate.entry.js')

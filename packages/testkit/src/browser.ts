@@ -1,12 +1,8 @@
 /**
- * A copy of @murmur/core's real-browser test harness (core/test/helpers/browser.ts: tests do not
- * import across packages), plus bundle options and a size measure. It bundles an entry module
- * with esbuild, serves it on 127.0.0.1 (a secure context, so WebCrypto, OPFS and service workers
- * are there), opens it in the system Chromium with playwright-core, calls the entry's exports
- * from Node, and closes everything.
- *
- * The page loads the bundle as a module and publishes its exports as `globalThis.__entry`;
- * {@link callEntry} calls one of them with a JSON-serializable argument. Every wait is bounded.
+ * The real-browser test harness of every package: bundle an entry module with esbuild, serve it
+ * on 127.0.0.1 (a secure context, so WebCrypto, OPFS and service workers are there), open it in
+ * the system Chromium with playwright-core, call the entry's exports from Node, and close
+ * everything. Also the size of a bundle, as a page would load it.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
