@@ -54,13 +54,3 @@ export async function loadIdentity(ed: Ed25519, path: string): Promise<Keypair> 
     throw new CliError(`the identity file ${path} is damaged: ${(cause as Error).message}`, EXIT.failed, { cause })
   }
 }
-
-/** True when `path` holds an identity. */
-export async function hasIdentity(path: string): Promise<boolean> {
-  try {
-    await readFile(path)
-    return true
-  } catch {
-    return false
-  }
-}
