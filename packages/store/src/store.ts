@@ -59,6 +59,9 @@ export type AppendResult =
   | { kind: 'duplicate' }
   | { kind: 'forked'; proof: ForkProof }
 
+/** Batch options asking for a durable write (classic-level's `sync`; see browser.ts). */
+const SYNC: object = { sync: true }
+
 /** Why {@link Store.appendMany} refused one message (it goes on with the others). */
 export type Refusal = { kind: 'refused'; code: 'NOT_NEXT' | 'FEED_FORKED'; reason: string }
 
@@ -182,7 +185,11 @@ export class Store {
     return this.#mutex.run(() => this.#appendMany(msgs, opts.received ?? this.#now()))
   }
 
-  async #appendMany(msgs: readonly VerifiedMsg[], received: number): Promise<(AppendResult | Refusal)[]> {
+  async #appendMany(
+    msgs: readonly VerifiedMsg[],
+    received: number,
+    durable = false,
+  ): Promise<(AppendResult | Refusal)[]> {
     const results: (AppendResult | Refusal)[] = []
     const ops: BatchOp[] = []
     const staged = new Map<string, FeedState>()
@@ -238,7 +245,10 @@ export class Store {
     for (const [k, s] of staged) {
       ops.push({ type: 'put', key: rootKey(this.#heads, authors.get(k) as FeedId), value: encodeFeedState(s) })
     }
-    await this.db.batch(ops)
+    // `sync` (classic-level: fsync; browser: strict IndexedDB durability) for our own messages:
+    // one lost after it was sent would make the next publish reuse its seq, a fork for good.
+    // What peers sent can be fetched again, so it takes the faster, relaxed path.
+    await this.db.batch(ops, durable ? SYNC : {})
     for (const [k, s] of staged) this.#states.set(k, s)
     this.#end = offset
     this.#indexer.logGrew(offset, this.#autoIndex)
@@ -262,7 +272,7 @@ export class Store {
       const state = await this.feedState(keys.publicKey)
       if (state?.forked) throw new MurmurError('FEED_FORKED', 'your own feed is forked: restore from a newer copy')
       const msg = await createMsg(ed, keys, state, { ts: this.#now(), ...draft })
-      const [r] = await this.#appendMany([msg], this.#now())
+      const [r] = await this.#appendMany([msg], this.#now(), true)
       if (r?.kind !== 'appended') throw new MurmurError('NOT_NEXT', 'could not append your own message')
       return msg
     })
