@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Installs what a fresh clone is missing before `npm test`, `npm start` or `npm run bench`:
 // node_modules (npm ci) and, with --browser, Debian's Chromium for the browser tests (never a
-// browser download). Plain Node, no dependencies: it runs before anything is installed.
+// browser download), then builds: `tsc -b`, and the web app (Vite) when it is out of date.
+// `npm run build` is this script. Plain Node, no dependencies: it runs before anything is installed.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -42,13 +43,57 @@ export function ensureChromium() {
   }
 }
 
-/** Type-checks and compiles the whole tree (`tsc -b`). */
+/** Type-checks and compiles the whole tree (`tsc -b`), then builds the web app if it is out of date. */
 export function build() {
   const tsc = join(root, 'node_modules', '.bin', 'tsc')
   try {
     execFileSync(tsc, ['-b'], { cwd: root, stdio: 'inherit' })
   } catch {
     console.error('murmur: the TypeScript build failed (see above)')
+    process.exit(1)
+  }
+  buildApp()
+}
+
+const web = join(root, 'packages', 'web')
+
+/** The newest modification time (ms) of `path` and everything under it; 0 when it is missing. */
+function newest(path) {
+  if (!existsSync(path)) return 0
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  // Folders count too: deleting a file changes its folder's time.
+  let t = stat.mtimeMs
+  for (const name of readdirSync(path, { recursive: true })) t = Math.max(t, statSync(join(path, name)).mtimeMs)
+  return t
+}
+
+/** What the app is made from: its sources and config, the compiled @murmur packages it imports, node_modules. */
+function appInputs() {
+  const deps = Object.keys(JSON.parse(readFileSync(join(web, 'package.json'), 'utf8')).dependencies ?? {})
+  return [
+    ...['src', 'public', 'index.html', 'vite.config.ts', 'package.json', 'tsconfig.json'].map((p) => join(web, p)),
+    ...deps.filter((d) => d.startsWith('@murmur/')).map((d) => join(root, 'packages', d.slice(8), 'dist', 'src')),
+    join(root, 'node_modules', '.package-lock.json'),
+  ]
+}
+
+/**
+ * Builds the web app into packages/web/dist/app (Vite; after `tsc -b`, since the app imports the
+ * compiled @murmur packages) when that is missing or older than anything it is made from.
+ * app-files.json is the build's last file, so its time is the build's.
+ */
+export function buildApp() {
+  const done = join(web, 'dist', 'app', 'app-files.json')
+  if (existsSync(done) && Math.max(...appInputs().map(newest)) <= statSync(done).mtimeMs) return
+  console.log('> vite build (packages/web → packages/web/dist/app)')
+  try {
+    execFileSync(join(root, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], {
+      cwd: web,
+      stdio: 'inherit',
+    })
+  } catch {
+    console.error('murmur: the web app build failed (see above)')
     process.exit(1)
   }
 }

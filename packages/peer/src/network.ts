@@ -29,6 +29,8 @@ export interface NetworkCommand extends Pick<Command, 'name' | 'usage' | 'summar
 /** The port `serve` and `npm start` use unless told otherwise (a fixed origin keeps browser storage). */
 export const DEFAULT_PORT = 8420
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::'])
+
 function portArg(v: unknown): number {
   if (v === undefined) return DEFAULT_PORT
   const n = Number(v)
@@ -177,10 +179,13 @@ const serve: NetworkCommand = {
     const stopLog = input.json ? () => undefined : logEvents(replicator)
     const shown = bind === '0.0.0.0' || bind === '::' ? 'localhost' : bind.includes(':') ? `[${bind}]` : bind
     const url = `${tls ? 'https' : 'http'}://${shown}:${boundPort}/`
+    // The URL to open in a browser: on this machine always localhost, because a browser ties
+    // the app's storage to the origin (http://127.0.0.1:8420 would be another, empty one).
+    const open = !tls && LOOPBACK.has(bind) ? `http://localhost:${boundPort}/` : url
     const id = formatFeedId(local.keys.publicKey)
     out.print(
       { url, id, port: boundPort, ws: `${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur` },
-      `murmur is serving ${url}\nid   ${id}\npeer ${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur\nCtrl-C stops it.`,
+      `murmur is serving ${open} (open it in a web browser)\nid   ${id}\npeer ${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur\nCtrl-C stops it.`,
     )
 
     // Ctrl-C often arrives twice (the terminal signals the whole process group, and `npm start`

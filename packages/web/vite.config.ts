@@ -1,0 +1,118 @@
+/**
+ * Builds the browser app into dist/app, beside (never over) tsc's dist/src and dist/test:
+ * index.html and everything it imports under assets/ with content-hashed names, the engine
+ * worker as an ES module, and two files at fixed names at the root:
+ * - sw.js, the service worker (src/sw.ts), built on its own into one classic script that
+ *   imports nothing, so it needs no module-worker support and shares no chunk with the page;
+ * - app-files.json, every other file's path, sha-256 (hex) and size, sorted by path, which the
+ *   service worker precaches and verifies (and signed releases will list later).
+ * The digest of that list (without sw.js) is baked into sw.js, so every new build is a new
+ * service worker. The same sources give the same bytes: no timestamps, no absolute paths,
+ * sorted lists, no source maps. No inline script or style either, so the app runs under the
+ * strict CSP in src/headers.ts.
+ */
+import { createHash } from 'node:crypto'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build, defineConfig, type Plugin, type ResolvedConfig } from 'vite'
+
+const ROOT = fileURLToPath(new URL('.', import.meta.url))
+const SW_SOURCE = join(ROOT, 'src', 'sw.ts')
+const SW = 'sw.js'
+const LIST = 'app-files.json'
+const TARGET = 'es2022'
+
+interface AppFile {
+  path: string
+  sha256: string
+  size: number
+}
+
+const sha256Hex = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex')
+
+/** Every file under `dir` but `skip`, as sorted `/`-separated paths with hash and size. */
+async function listFiles(dir: string, skip: ReadonlySet<string>): Promise<AppFile[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  const files: AppFile[] = []
+  for (const entry of entries) {
+    if (!entry.isFile()) continue
+    const path = relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/')
+    if (skip.has(path)) continue
+    const bytes = await readFile(join(dir, path))
+    files.push({ path, sha256: sha256Hex(bytes), size: bytes.length })
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+/** Builds src/sw.ts into one classic script with the list's digest baked in; returns its code. */
+async function buildServiceWorker(config: ResolvedConfig, listSha256: string): Promise<string> {
+  const out = await build({
+    configFile: false,
+    root: ROOT,
+    mode: config.mode,
+    logLevel: 'warn',
+    publicDir: false,
+    define: { __APP_FILES_SHA256__: JSON.stringify(listSha256) },
+    build: {
+      write: false,
+      target: TARGET,
+      minify: config.build.minify,
+      sourcemap: false,
+      modulePreload: false,
+      rolldownOptions: { input: SW_SOURCE, output: { format: 'iife', entryFileNames: SW } },
+    },
+  })
+  const outputs = (Array.isArray(out) ? out : [out]).flatMap((o) => ('output' in o ? o.output : []))
+  const chunks = outputs.filter((o) => o.type === 'chunk')
+  if (chunks.length !== 1 || outputs.length !== 1 || chunks[0]?.fileName !== SW)
+    throw new Error(`the service worker must build into ${SW} alone, got: ${outputs.map((o) => o.fileName).join(', ')}`)
+  return chunks[0].code
+}
+
+/** Writes sw.js and app-files.json once the app's files are in the output folder. */
+function appFiles(): Plugin {
+  let config: ResolvedConfig
+  return {
+    name: 'murmur:app-files',
+    apply: 'build',
+    configResolved(resolved) {
+      config = resolved
+    },
+    writeBundle: {
+      order: 'post',
+      sequential: true,
+      async handler() {
+        const outDir = config.build.outDir
+        const files = await listFiles(outDir, new Set([SW, LIST]))
+        // The same canonical bytes sw.ts hashes: the list without sw.js, keys in this order.
+        const listSha256 = sha256Hex(JSON.stringify(files.map(({ path, sha256, size }) => ({ path, sha256, size }))))
+        const sw = Buffer.from(await buildServiceWorker(config, listSha256))
+        await writeFile(join(outDir, SW), sw)
+        const all = [...files, { path: SW, sha256: sha256Hex(sw), size: sw.length }].sort((a, b) =>
+          a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+        )
+        await writeFile(join(outDir, LIST), `${JSON.stringify({ files: all }, null, 2)}\n`)
+        config.logger.info(`${LIST}: ${all.length} files, list sha-256 ${listSha256.slice(0, 16)}…`)
+      },
+    },
+  }
+}
+
+export default defineConfig({
+  root: ROOT,
+  base: '/',
+  build: {
+    outDir: 'dist/app',
+    emptyOutDir: true,
+    target: TARGET,
+    sourcemap: false,
+    // Every browser that runs the app supports modulepreload; the polyfill is not needed.
+    modulePreload: { polyfill: false },
+    // No data: URLs for fonts or styles: every asset is a file the CSP's 'self' allows.
+    assetsInlineLimit: 0,
+    reportCompressedSize: false,
+  },
+  worker: { format: 'es' },
+  plugins: [appFiles()],
+})
