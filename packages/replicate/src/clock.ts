@@ -3,9 +3,16 @@
  * message's id digest. The seq tells the other side where to start sending; the prefix lets it
  * notice two branches at the same seq (a fork), which a seq alone would hide.
  *
+ * A CLOCK entry of seq 0 may ask for only the newest n messages (a *tail*: frames.ts), for a
+ * feed far in the asker's graph: a new browser is useful in seconds, not after every far feed's
+ * whole history. The sender then starts at the newest n it holds ({@link startOf}); once the
+ * asker holds that suffix, its clock names its head and replication goes on from there.
+ *
  * {@link RemoteClock} is what one remote told us: the feeds it wants and, per feed, the latest
  * seq it has, raised by its clock entries and by every message sent to it or received from it
- * (so a message is never echoed back to the peer it came from).
+ * (so a message is never echoed back to the peer it came from); and, for any feed, the latest
+ * seq it *said* it holds (its CLOCK and HAVE entries), which tells a restored device its own
+ * feed's head.
  */
 import { type CID, type FeedId, toHex } from '@murmur/core'
 import type { FeedState, Store } from '@murmur/store'
@@ -38,8 +45,22 @@ export interface RemoteFeed {
   readonly feed: FeedId
   /** Latest seq the remote has (said, sent to it, or received from it). */
   has: number
-  /** The remote's latest clock entry for the feed (seq and id prefix, as it said them). */
+  /** The remote's latest clock entry for the feed (seq and id prefix, or the tail it asks for). */
   said: ClockEntry
+}
+
+/**
+ * The first seq of a feed held here to `state` to send a remote that wants it: the one after
+ * what it has; when it has nothing, the first of the newest `said.tail` it asked for, or else
+ * seq 1. Undefined when what is held cannot serve it: only a later suffix, on which it could not
+ * chain, or a suffix for a peer that asked for the whole feed (it could never complete it, and
+ * it would refuse a first message past seq 1 that it did not ask for).
+ */
+export function startOf(want: RemoteFeed, state: FeedState): number | undefined {
+  if (want.has > 0) return want.has + 1 < state.first ? undefined : want.has + 1
+  const tail = want.said.tail
+  if (tail !== undefined) return Math.max(state.first, state.seq - tail + 1)
+  return state.first === 1 ? 1 : undefined
 }
 
 /** What one remote wants of us, what it has, and what it knows we have. */
@@ -47,6 +68,8 @@ export class RemoteClock {
   readonly #feeds = new Map<string, RemoteFeed>()
   /** Per feed we want, the latest seq the remote knows we hold (told, or sent by it). */
   readonly #knows = new Map<string, number>()
+  /** Per feed, the latest seq the remote said it holds (CLOCK or HAVE; 0: none). */
+  readonly #told = new Map<string, number>()
 
   /** Feeds wanted. */
   get size(): number {
@@ -56,6 +79,22 @@ export class RemoteClock {
   /** The wanted feed with hex id `hex`, if wanted. */
   get(hex: string): RemoteFeed | undefined {
     return this.#feeds.get(hex)
+  }
+
+  /**
+   * The remote said it holds feed `hex` to `seq` (0: none of it). Returns true when that is news:
+   * the first word on the feed, or a higher seq.
+   */
+  noteTold(hex: string, seq: number): boolean {
+    const before = this.#told.get(hex)
+    if (before !== undefined && before >= seq) return false
+    this.#told.set(hex, seq)
+    return true
+  }
+
+  /** The latest seq of feed `hex` the remote said it holds; undefined when it said nothing of it. */
+  told(hex: string): number | undefined {
+    return this.#told.get(hex)
   }
 
   /** Records a clock entry: the feed is wanted and the remote has at least `entry.seq`. */

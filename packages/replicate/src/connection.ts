@@ -2,15 +2,19 @@
  * One connection to one remote peer: the session (handshake and sealing), then the protocol.
  *
  * After the handshake each side grants the other its credit window and sends its clock for the
- * feeds it wants; from then on it sends only changes (new wants, UNWANTs, and the seq of wanted
- * feeds it got elsewhere, so the remote does not send them again). Serving is the
- * {@link Outbox}, receiving the {@link Ingest}; this file routes frames between them, answers
- * requests, and holds the peer to the limits: bulk frames must fit the credit granted, control
- * frames the rate allowed, and every invalid item counts against the peer until it is
- * disconnected. Nothing a remote sends can throw out of here: local failures (a closed store)
- * end the connection with their reason.
+ * feeds it wants (for a far feed it holds nothing of, only the tail: clock.ts); from then on it
+ * sends only changes (new wants, UNWANTs, and the seq of wanted feeds it got elsewhere, so the
+ * remote does not send them again). When the remote's clock asks for the remote's own feed, it
+ * answers once with a HAVE of what it holds of it (if the remote reads HAVE: frames.ts), so a
+ * device restoring that identity learns its head even from peers that do not want it.
+ *
+ * Serving is the {@link Outbox}, receiving the {@link Ingest}; this file routes frames between
+ * them, answers requests, and holds the peer to the limits: bulk frames must fit the credit
+ * granted, control frames the rate allowed, and every invalid item counts against the peer until
+ * it is disconnected. Nothing a remote sends can throw out of here: local failures (a closed
+ * store) end the connection with their reason.
  */
-import { type FeedId, type Msg, MurmurError, toHex } from '@murmur/core'
+import { equalBytes, type FeedId, type Msg, MurmurError, toHex } from '@murmur/core'
 import type { BlobPeer } from './blobs.js'
 import type { Channel } from './channel.js'
 import { clockEntry, onAnotherBranch, RemoteClock } from './clock.js'
@@ -23,9 +27,11 @@ import {
   encodeClock,
   encodeCredit,
   encodeGet,
+  encodeHave,
   encodeMsgs,
   encodeNone,
   encodeUnwant,
+  FEATURE,
   type Frame,
   isFrameError,
   SEAL_OVERHEAD,
@@ -103,6 +109,13 @@ export class Connection implements BlobPeer {
   readonly #clockDirty = new Map<string, FeedId>()
   /** Per wanted feed, the seq the remote said it has: what we expect to receive up to. */
   readonly #expect = new Map<string, number>()
+  /**
+   * Feeds whose tail we asked of this remote, until one of its messages chains on what we hold:
+   * how many messages we asked for, and whether it was asked to start again (ingest.ts).
+   */
+  readonly #tails = new Map<string, { readonly messages: number; restarted: boolean }>()
+  /** True once we told the remote what we hold of its own feed. */
+  #answeredOwnFeed = false
   readonly #progressFns = new Set<(p: Progress) => void>()
   #expected = 0
   #clockTimer: ReturnType<typeof setTimeout> | undefined
@@ -158,6 +171,9 @@ export class Connection implements BlobPeer {
       },
       sendGet: (feed, seq) => this.sendControl(encodeGet(feed, seq)),
       refuseFeed: (hex, feed) => this.#refuse(hex, feed),
+      askedTail: (hex) => this.#tails.has(hex),
+      tailChained: (hex) => this.#tails.delete(hex),
+      tailAhead: (hex, feed) => this.#restartTail(hex, feed),
       handled: (bytes, idle) => this.#handled(bytes, idle),
       fail,
     })
@@ -220,6 +236,14 @@ export class Connection implements BlobPeer {
     }
   }
 
+  /**
+   * The latest seq of `feed` the remote said it holds (in its CLOCK, or in a HAVE answer); 0 when
+   * it said it holds none; undefined when it has said nothing of the feed.
+   */
+  remoteSeq(feed: FeedId): number | undefined {
+    return this.#remoteClock.told(toHex(feed))
+  }
+
   /** Calls `fn` with the progress whenever it changes; returns the function that stops it. */
   onProgress(fn: (p: Progress) => void): () => void {
     this.#progressFns.add(fn)
@@ -273,10 +297,13 @@ export class Connection implements BlobPeer {
     for (const feed of feeds) {
       const hex = toHex(feed)
       if (this.#refused.has(hex)) continue
-      entries.push(clockEntry(feed, await this.#ctx.store.feedState(feed)))
+      const state = await this.#ctx.store.feedState(feed)
+      // Of a far feed we hold nothing of, only its newest part (ingest.ts then takes its start).
+      const tail = state ? undefined : this.#ctx.tailOf(hex)
+      entries.push(tail === undefined ? clockEntry(feed, state) : { ...clockEntry(feed, undefined), tail })
       // The remote may have told us about it before we wanted it.
       const said = this.#remoteClock.get(hex)?.said
-      if (said && !this.#announced.has(hex) && (await this.#compare(said, hex))) progressed = true
+      if (said && !this.#announced.has(hex) && (await this.#compare(said, hex, tail))) progressed = true
     }
     // Wants may have changed while reading: send only what is still wanted.
     this.#sendClock(entries.filter((e) => this.#ctx.wants(toHex(e.feed))))
@@ -344,6 +371,31 @@ export class Connection implements BlobPeer {
     return this.#announced.has(hex) ? 'was' : 'no'
   }
 
+  /**
+   * The remote's tail of `hex` starts past our head (another peer's tail came first): asks it,
+   * once, to start again after our head. It only ever raises what it thinks we have, so the
+   * UNWANT makes it forget, and the CLOCK that follows (our head now) starts it afresh.
+   */
+  #restartTail(hex: string, feed: FeedId): void {
+    const tail = this.#tails.get(hex)
+    if (!tail || tail.restarted || this.#state !== 'ready') return
+    tail.restarted = true
+    this.retract([feed])
+    void this.announce([feed])
+  }
+
+  /** Tells the remote, once, what we hold of its own feed, when it reads HAVE (frames.ts). */
+  async #answerOwnFeed(feed: FeedId): Promise<void> {
+    if (this.#answeredOwnFeed || (this.#session.remoteFeatures & FEATURE.have) === 0) return
+    this.#answeredOwnFeed = true
+    this.sendControl(encodeHave([clockEntry(feed, await this.#ctx.store.feedState(feed))]))
+  }
+
+  /** The remote said it holds `feed` to `seq`: news goes to the replicator. */
+  #noteTold(hex: string, feed: FeedId, seq: number): void {
+    if (this.#remoteClock.noteTold(hex, seq)) this.#ctx.told(this, feed, seq)
+  }
+
   #refuse(hex: string, feed: FeedId): void {
     if (this.#refused.has(hex)) return
     this.#refused.add(hex)
@@ -355,6 +407,8 @@ export class Connection implements BlobPeer {
       const hex = toHex(e.feed)
       this.#announced.add(hex)
       this.#remoteClock.noteKnows(hex, e.seq)
+      // An entry without a tail does not end one asked before: its messages may be on the way.
+      if (e.tail !== undefined) this.#tails.set(hex, { messages: e.tail, restarted: false })
     }
     for (let i = 0; i < entries.length; i += CLOCK_ENTRIES_PER_FRAME) {
       this.sendControl(encodeClock(entries.slice(i, i + CLOCK_ENTRIES_PER_FRAME)))
@@ -453,6 +507,8 @@ export class Connection implements BlobPeer {
       case 'none':
         this.#ingest.onNone(f.feed, f.seq)
         return
+      case 'have':
+        return this.#onHave(f.entries)
       case 'blob-want':
         return ctx.blobs.onWant(this, f.cids)
       case 'blob-have':
@@ -473,6 +529,7 @@ export class Connection implements BlobPeer {
 
   async #onClock(entries: readonly ClockEntry[]): Promise<void> {
     const limit = this.#ctx.limits.maxRemoteWants
+    const remote = this.remote as FeedId
     let progressed = false
     for (const entry of entries) {
       const hex = toHex(entry.feed)
@@ -481,22 +538,38 @@ export class Connection implements BlobPeer {
         break
       }
       this.#remoteClock.apply(entry, hex)
+      this.#noteTold(hex, entry.feed, entry.seq)
       this.#outbox.markDirty(hex)
+      if (equalBytes(entry.feed, remote)) await this.#answerOwnFeed(entry.feed)
       if (this.#welcome(hex) === 'yes' && (await this.#compare(entry, hex))) progressed = true
+    }
+    if (progressed) this.#emitProgress()
+  }
+
+  /** What the remote holds of feeds we want and it does not (its answers: frames.ts HAVE). */
+  async #onHave(entries: readonly ClockEntry[]): Promise<void> {
+    let progressed = false
+    for (const entry of entries) {
+      const hex = toHex(entry.feed)
+      // Kept only for feeds we want (what we asked about), so a remote cannot fill our memory.
+      if (this.#welcome(hex) !== 'yes') continue
+      this.#noteTold(hex, entry.feed, entry.seq)
+      if (await this.#compare(entry, hex)) progressed = true
     }
     if (progressed) this.#emitProgress()
   }
 
   /**
    * Compares the remote's clock entry for a feed we want with ours: counts what we expect to
-   * receive, and when the remote is on another branch at a seq we hold (same seq, another id
-   * prefix), asks for its message there so the store can make the fork proof. Returns true when
-   * the expected count grew.
+   * receive (of a tail asked for, at most that many), and when the remote is on another branch
+   * at a seq we hold (same seq, another id prefix), asks for its message there so the store can
+   * make the fork proof. Returns true when the expected count grew.
    */
-  async #compare(entry: ClockEntry, hex: string): Promise<boolean> {
+  async #compare(entry: ClockEntry, hex: string, tail = this.#tails.get(hex)?.messages): Promise<boolean> {
     const store = this.#ctx.store
     const state = await store.feedState(entry.feed)
-    const before = this.#expect.get(hex) ?? state?.seq ?? 0
+    const held = state?.seq ?? (tail === undefined ? 0 : Math.max(0, entry.seq - tail))
+    const before = this.#expect.get(hex) ?? held
     const grew = entry.seq > before
     if (grew) {
       this.#expected += entry.seq - before

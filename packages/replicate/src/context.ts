@@ -23,6 +23,13 @@ export interface ReplicaContext {
   wants(hex: string): boolean
   /** The want set, once it is computed. */
   wantList(): Promise<FeedId[]>
+  /**
+   * For a wanted feed `hex` held nothing of: how many of its newest messages to ask for (a tail),
+   * or undefined for the whole feed.
+   */
+  tailOf(hex: string): number | undefined
+  /** `conn`'s remote said it holds `feed` to `seq` (0: none), higher than it said before. */
+  told(conn: Connection, feed: FeedId, seq: number): void
   /** The handshake of `conn` finished. */
   ready(conn: Connection): void
   /** `conn` ended. */

@@ -13,6 +13,7 @@
  * | type | name       | body                                                          |
  * | ---- | ---------- | ------------------------------------------------------------- |
  * | 1    | CLOCK      | entries: feed(32) ‖ seq(8) ‖ id prefix(8); seq 0 = none held  |
+ * |      |            | (then the 8 bytes are a tail(8): see below)                   |
  * | 2    | UNWANT     | feeds(32 each): stop sending these                            |
  * | 3    | CREDIT     | bytes(4): more room for MSGS and BLOB_CHUNK frames            |
  * | 4    | MSGS       | messages: length(2) ‖ signed message bytes, in feed order     |
@@ -23,6 +24,22 @@
  * | 9    | BLOB_GET   | blob id(36) ‖ offset(4) ‖ length(4)                           |
  * | 10   | BLOB_CHUNK | blob id(36) ‖ offset(4) ‖ bytes                               |
  * | 11   | CLOSE      | utf8 reason: the sender is closing, and why                   |
+ * | 12   | HAVE       | entries as in CLOCK: what the sender holds of feeds the       |
+ * |      |            | receiver wants, without wanting them itself; seq 0 = none     |
+ *
+ * **CLOCK: the whole feed or its tail.** A CLOCK entry says "I want this feed and hold it to
+ * `seq`". With seq 0 there is no message to name, so the 8 prefix bytes carry a *tail*, a u64:
+ * 0 = send the whole feed (what every peer sent before tails existed: all zeros), n > 0 = I hold
+ * nothing of it, send only its newest n messages (the sender starts at max(first held,
+ * head - n + 1)). A peer that predates tails ignores the prefix at seq 0 and sends the whole
+ * feed, which the asker takes as well: the change needs no new version.
+ *
+ * **HAVE, only to peers that said they read it.** A peer that does not want a feed never puts it
+ * in its CLOCK, so from CLOCKs alone "it holds nothing of my feed" cannot be told from "it said
+ * nothing". HAVE is that answer (a device restoring an identity must learn its own feed's head
+ * before it writes, or it forks its own feed). A peer of before HAVE would count the unknown
+ * frame type against the sender, so HAVE goes only to a peer whose hello has {@link FEATURE}
+ * `.have` set; the hello's flags byte was reserved for this.
  *
  * Decoders never throw: a body that does not parse is returned as `{ error }`, which the
  * connection counts against the peer that sent it.
@@ -55,7 +72,17 @@ export const TYPE = {
   blobGet: 9,
   blobChunk: 10,
   close: 11,
+  have: 12,
 } as const
+
+/** Feature bits of the hello's flags byte: what a peer reads beyond protocol version 1's frames. */
+export const FEATURE = {
+  /** It reads HAVE frames (and sends them). */
+  have: 1,
+} as const
+
+/** The features this peer speaks. */
+export const FEATURES = FEATURE.have
 
 const FEED = 32
 const SEQ = 8
@@ -82,6 +109,11 @@ export interface ClockEntry {
   readonly seq: number
   /** First 8 bytes of the sha2-256 digest of the message at `seq` (zeros when none). */
   readonly prefix: Uint8Array
+  /**
+   * Only with `seq` 0, only in CLOCK: send only the newest `tail` messages (at least 1) instead
+   * of the whole feed. Absent: the whole feed. On the wire it takes the place of the prefix.
+   */
+  readonly tail?: number
 }
 
 /** A decoded protocol frame. */
@@ -97,6 +129,7 @@ export type Frame =
   | { type: 'blob-get'; cid: CID; offset: number; length: number }
   | { type: 'blob-chunk'; cid: CID; offset: number; bytes: Uint8Array }
   | { type: 'close'; reason: string }
+  | { type: 'have'; entries: ClockEntry[] }
 
 /** Why a frame did not decode. */
 export interface FrameError {
@@ -158,18 +191,36 @@ function checkBlobCid(cid: CID): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Encoders (for our own, well-formed data: they throw RangeError on programmer mistakes)
 
-/** A CLOCK frame of at most {@link CLOCK_ENTRIES_PER_FRAME} entries. */
-export function encodeClock(entries: readonly ClockEntry[]): Uint8Array {
+function encodeEntries(type: number, entries: readonly ClockEntry[]): Uint8Array {
   if (entries.length > CLOCK_ENTRIES_PER_FRAME) throw new RangeError('too many clock entries for one frame')
-  const out = header(TYPE.clock, entries.length * CLOCK_ENTRY_BYTES)
+  const out = header(type, entries.length * CLOCK_ENTRY_BYTES)
   let at = 1
   for (const e of entries) {
     out.set(e.feed, at)
     writeU64(out, at + FEED, e.seq)
-    out.set(e.prefix.subarray(0, PREFIX), at + FEED + SEQ)
+    if (e.tail === undefined) out.set(e.prefix.subarray(0, PREFIX), at + FEED + SEQ)
+    else {
+      if (type !== TYPE.clock || e.seq !== 0 || !Number.isSafeInteger(e.tail) || e.tail < 1) {
+        throw new RangeError('a tail is a whole number ≥ 1, only in a CLOCK entry of seq 0')
+      }
+      writeU64(out, at + FEED + SEQ, e.tail)
+    }
     at += CLOCK_ENTRY_BYTES
   }
   return out
+}
+
+/** A CLOCK frame of at most {@link CLOCK_ENTRIES_PER_FRAME} entries. */
+export function encodeClock(entries: readonly ClockEntry[]): Uint8Array {
+  return encodeEntries(TYPE.clock, entries)
+}
+
+/**
+ * A HAVE frame of at most {@link CLOCK_ENTRIES_PER_FRAME} entries (no tails). Send it only to a
+ * peer whose hello has {@link FEATURE}`.have`.
+ */
+export function encodeHave(entries: readonly ClockEntry[]): Uint8Array {
+  return encodeEntries(TYPE.have, entries)
 }
 
 /** An UNWANT frame of at most {@link UNWANT_PER_FRAME} feeds. */
@@ -285,15 +336,26 @@ export function decodeFrame(p: Uint8Array): Frame | FrameError {
   const type = first & 31
   const body = p.length - 1
   switch (type) {
-    case TYPE.clock: {
-      if (body % CLOCK_ENTRY_BYTES !== 0) return fail('a CLOCK body is a whole number of 48-byte entries')
+    case TYPE.clock:
+    case TYPE.have: {
+      const name = type === TYPE.clock ? 'CLOCK' : 'HAVE'
+      if (body % CLOCK_ENTRY_BYTES !== 0) return fail(`a ${name} body is a whole number of 48-byte entries`)
       const entries: ClockEntry[] = []
       for (let at = 1; at < p.length; at += CLOCK_ENTRY_BYTES) {
+        const feed = p.slice(at, at + FEED)
         const seq = readSeq(p, at + FEED)
         if (seq < 0) return fail('a clock seq beyond 2^53')
-        entries.push({ feed: p.slice(at, at + FEED), seq, prefix: p.slice(at + FEED + SEQ, at + CLOCK_ENTRY_BYTES) })
+        if (seq > 0) {
+          entries.push({ feed, seq, prefix: p.slice(at + FEED + SEQ, at + CLOCK_ENTRY_BYTES) })
+          continue
+        }
+        // Nothing held: in CLOCK the prefix bytes are a tail (0 = the whole feed); in HAVE, unused.
+        const tail = type === TYPE.clock ? readSeq(p, at + FEED + SEQ) : 0
+        if (tail < 0) return fail('a clock tail beyond 2^53')
+        const prefix = new Uint8Array(PREFIX)
+        entries.push(tail > 0 ? { feed, seq, prefix, tail } : { feed, seq, prefix })
       }
-      return { type: 'clock', entries }
+      return type === TYPE.clock ? { type: 'clock', entries } : { type: 'have', entries }
     }
     case TYPE.unwant: {
       if (body % FEED !== 0) return fail('an UNWANT body is a whole number of 32-byte feed ids')
@@ -374,14 +436,22 @@ export function isFrameError(x: Frame | FrameError): x is FrameError {
 // ---------------------------------------------------------------------------------------------
 // Handshake: the hello carried in the Noise payloads, and abort frames
 
-/** Hello bytes: `[protocol version][reserved flags]`; longer hellos are from newer peers. */
-export function encodeHello(): Uint8Array {
-  return new Uint8Array([PROTOCOL_VERSION, 0])
+/**
+ * Hello bytes: `[protocol version][feature flags]` ({@link FEATURE}; peers of before any
+ * feature send 0 and ignore it); longer hellos are from newer peers.
+ */
+export function encodeHello(features: number = FEATURES): Uint8Array {
+  return new Uint8Array([PROTOCOL_VERSION, features & 255])
 }
 
 /** The protocol version in a hello, or -1 when it is not a hello. */
 export function decodeHello(b: Uint8Array): number {
   return b.length >= 2 ? (b[0] as number) : -1
+}
+
+/** The feature flags of a hello ({@link FEATURE} bits; 0 when it is not a hello). */
+export function helloFeatures(b: Uint8Array): number {
+  return b.length >= 2 ? (b[1] as number) : 0
 }
 
 /** Why a handshake was aborted (the code byte of an abort frame). */

@@ -12,15 +12,15 @@
  * - **Prologue** `"murmur/replicate/v1" ‖ binding`: both sides must agree on it or the first
  *   message fails the same way. Over WebRTC the binding holds both DTLS fingerprints, so the
  *   neighbour that relayed the offer and answer cannot sit in the middle.
- * - **Payloads**: the responder's and the initiator's hello (protocol version) ride in messages 2
- *   and 3, encrypted and bound to the transcript.
+ * - **Payloads**: the responder's and the initiator's hello (protocol version and feature flags)
+ *   ride in messages 2 and 3, encrypted and bound to the transcript.
  * The split yields one ChaCha20-Poly1305 key per direction; every later frame is sealed with it.
  */
 import { defaultSha256, equalBytes, type FeedId, isCanonicalEncoding, isSmallOrderEncoding, utf8 } from '@murmur/core'
 import Noise from 'noise-handshake'
 import sodium from 'sodium-universal'
 import curve from './curve.js'
-import { ABORT, decodeHello, encodeHello, PROTOCOL_VERSION } from './frames.js'
+import { ABORT, decodeHello, encodeHello, FEATURES, helloFeatures, PROTOCOL_VERSION } from './frames.js'
 
 /** The network key of Murmur's public network: sha256("murmur/network/v1/public"). */
 export const PUBLIC_NETWORK_KEY: Uint8Array = defaultSha256(utf8('murmur/network/v1/public'))
@@ -42,6 +42,8 @@ export interface HandshakeOptions {
   binding?: Uint8Array
   /** When set, the handshake fails unless the remote is this feed. */
   expectedRemote?: FeedId
+  /** The feature flags this side's hello announces (default {@link FEATURES}: all it speaks). */
+  features?: number
 }
 
 /** What a finished handshake yields. */
@@ -54,6 +56,8 @@ export interface SessionKeys {
   readonly rx: Uint8Array
   /** The handshake hash (the transcript), the same on both sides. */
   readonly hash: Uint8Array
+  /** The feature flags of the remote's hello (frames.ts `FEATURE`). */
+  readonly features: number
 }
 
 /** An abort code of frames.ts `ABORT`. */
@@ -89,6 +93,8 @@ export class Handshake {
   readonly #noise: Noise
   readonly #initiator: boolean
   readonly #expected: FeedId | undefined
+  readonly #hello: Uint8Array
+  #remoteFeatures = 0
   #step = 0
 
   /** @throws {RangeError} when the seed or network key is not 32 bytes. */
@@ -100,6 +106,7 @@ export class Handshake {
     sodium.crypto_sign_seed_keypair(publicKey, secretKey, opts.seed)
     this.#initiator = opts.initiator
     this.#expected = opts.expectedRemote
+    this.#hello = encodeHello(opts.features ?? FEATURES)
     this.#noise = new Noise(PATTERN, opts.initiator, { publicKey, secretKey }, { curve, psk: opts.networkKey })
     const binding = opts.binding ?? new Uint8Array(0)
     const prologue = new Uint8Array(PROLOGUE.length + binding.length)
@@ -133,7 +140,7 @@ export class Handshake {
       const bad = this.#checkRemote() ?? this.#checkHello(hello)
       if (bad) return bad
       // -> s, se, hello
-      const reply = this.#noise.send(encodeHello())
+      const reply = this.#noise.send(this.#hello)
       return { kind: 'done', message: reply, keys: this.#keys() }
     }
     if (this.#step === 0) {
@@ -145,7 +152,7 @@ export class Handshake {
         // Too short to be a first message is garbage; the right length that fails is a key mismatch.
         return message.length >= 48 ? fail(ABORT.networkKey) : fail(ABORT.handshake, 'the first message is too short')
       }
-      return { kind: 'send', message: this.#noise.send(encodeHello()) }
+      return { kind: 'send', message: this.#noise.send(this.#hello) }
     }
     if (this.#step !== 1) return fail(ABORT.handshake, 'a handshake message out of turn')
     this.#step = 2
@@ -171,12 +178,14 @@ export class Handshake {
 
   #checkHello(hello: Uint8Array): HandshakeStep | undefined {
     const version = decodeHello(hello)
-    return version === PROTOCOL_VERSION ? undefined : fail(ABORT.version, `version ${version}`)
+    if (version !== PROTOCOL_VERSION) return fail(ABORT.version, `version ${version}`)
+    this.#remoteFeatures = helloFeatures(hello)
+    return undefined
   }
 
   #keys(): SessionKeys {
     const n = this.#noise
     if (!n.complete || !n.rs || !n.tx || !n.rx || !n.hash) throw new Error('the Noise handshake did not complete')
-    return { remote: new Uint8Array(n.rs), tx: n.tx, rx: n.rx, hash: n.hash }
+    return { remote: new Uint8Array(n.rs), tx: n.tx, rx: n.rx, hash: n.hash, features: this.#remoteFeatures }
   }
 }

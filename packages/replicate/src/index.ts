@@ -11,7 +11,9 @@ export {
   type ClockEntry,
   decodeFrame,
   encodeClock,
+  encodeHave,
   encodeMsgs,
+  FEATURE,
   type Frame,
   type FrameError,
   MAX_PLAINTEXT,
@@ -39,6 +41,7 @@ export {
   type ReplicatorEvent,
   type ReplicatorOptions,
   type ReplicatorStatus,
+  type TailOptions,
 } from './replicator.js'
 export { type CloseCode, type CloseInfo, Session, type SessionHandlers, type SessionOptions } from './session.js'
 export type { HostMode, WantedFeed } from './wants.js'

@@ -14,6 +14,15 @@
  * - a gap is the peer's fault (it serves in order, from the seq we told it);
  * - anything of a forked feed is nobody's fault here: the proof is already kept.
  * A feed that a peer cannot serve correctly is no longer asked of that peer.
+ *
+ * Tails (clock.ts). The store takes a feed it holds nothing of at any seq (a suffix), so the rule
+ * lives here: a first message past seq 1 is taken only of a feed we asked this peer for the tail
+ * of; from a peer asked for the whole feed it is a broken chain. Two peers asked for a tail at
+ * once may start at different seqs, and the first tail to arrive sets where the feed starts here;
+ * the other peer's messages then fall before it (dropped without blame: its stream reaches ours)
+ * or past our head (without blame too, and the peer is asked once to start again after our head:
+ * an UNWANT then a CLOCK, as it only ever raises what it thinks we have). Once a message of the
+ * peer's tail chains on what we hold, the peer is held to the usual rules again.
  */
 import {
   decodeMsg,
@@ -58,6 +67,12 @@ export interface IngestDeps {
   sendGet(feed: FeedId, seq: number): void
   /** This peer cannot serve `feed` correctly: stop asking it. */
   refuseFeed(hex: string, feed: FeedId): void
+  /** True while we asked this peer for the tail of `hex` and nothing of it has chained here yet. */
+  askedTail(hex: string): boolean
+  /** A message of `hex` from this peer chained on what we hold: its tail is settled. */
+  tailChained(hex: string): void
+  /** This peer's tail of `feed` starts past our head: ask it (once) to start after our head. */
+  tailAhead(hex: string, feed: FeedId): void
   /** Bytes of frames handled: credit to grant back (`idle` when the queue is empty). */
   handled(bytes: number, idle: boolean): void
   /** A local failure (the store closed): the connection ends. */
@@ -173,6 +188,8 @@ export class Ingest {
     const checked = await verifyMsgs(d.ed, decoded)
     const good = []
     const goodAsked: boolean[] = []
+    // Per feed in this batch: whether it may start here (held, tail asked, or started earlier).
+    const starts = new Map<string, boolean>()
     for (let i = 0; i < decoded.length; i++) {
       const v = checked[i]
       const m = decoded[i] as Msg
@@ -183,8 +200,10 @@ export class Ingest {
         )
         continue
       }
+      const hex = toHex(m.value.author)
+      if (!asked[i] && !(await this.#mayStart(m, hex, starts))) continue
       // Only now, verified, does it tell us what the peer has (so nothing is echoed back to it).
-      d.remote.noteHas(toHex(m.value.author), m.value.seq)
+      d.remote.noteHas(hex, m.value.seq)
       good.push(v)
       goodAsked.push(asked[i] as boolean)
     }
@@ -199,6 +218,7 @@ export class Ingest {
       const wasAsked = goodAsked[i] === true && this.#requests.delete(key)
       const checking = this.#forkChecks.get(hex) === m.value.seq && wasAsked
       if (checking) this.#forkChecks.delete(hex)
+      if (r?.kind === 'appended' || r?.kind === 'duplicate') d.tailChained(hex)
       switch (r?.kind) {
         case 'appended':
           appended++
@@ -221,11 +241,39 @@ export class Ingest {
     if (appended > 0) d.appended(appended)
   }
 
+  /**
+   * False when `m` would start a feed we hold nothing of past seq 1 and we did not ask this peer
+   * for its tail (the peer's fault: it serves from the seq we told it, 0): counted, and the feed
+   * no longer asked of it. Messages after such a one in the same batch are dropped quietly.
+   */
+  async #mayStart(m: Msg, hex: string, starts: Map<string, boolean>): Promise<boolean> {
+    let ok = starts.get(hex)
+    if (ok === undefined) {
+      const { author, seq } = m.value
+      ok = seq === 1 || this.#d.askedTail(hex) || (await this.#d.store.feedState(author)) !== undefined
+      starts.set(hex, ok)
+      if (!ok) {
+        this.#d.penalize(
+          'broken-chain',
+          `${formatFeedId(author)} starts at seq ${seq}, and no tail of it was asked for`,
+        )
+        this.#d.refuseFeed(hex, author)
+      }
+    }
+    return ok
+  }
+
   async #notNext(m: Msg, hex: string, reason: string): Promise<void> {
     const { author, seq } = m.value
     // Later messages of a chain under check, or of a feed already refused in this batch.
     if (this.#forkChecks.has(hex) || this.#d.welcome(hex) !== 'yes') return
     const state = await this.#d.store.feedState(author)
+    if (state && this.#d.askedTail(hex) && (seq < state.first || seq > state.seq + 1)) {
+      // Another peer's tail got here first and set where the feed starts (see the note above).
+      this.#d.counters.duplicates++
+      if (seq > state.seq + 1) this.#d.tailAhead(hex, author)
+      return
+    }
     if (state && seq === state.seq + 1 && !state.forked) {
       // `prev` names another message than our head: a fork, or a chain the peer cannot back.
       if (this.request(author, state.seq, hex)) {

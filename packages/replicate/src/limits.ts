@@ -109,7 +109,10 @@ export interface PeerCounters {
   received: number
   /** Messages sent to this peer. */
   sent: number
-  /** Messages from this peer already held (not its fault: another peer was faster). */
+  /**
+   * Messages from this peer already held, or of a tail that does not chain on another peer's
+   * tail that came first (not its fault: another peer was faster).
+   */
   duplicates: number
   /** Messages of a forked feed, refused without blame. */
   forkedRefused: number

@@ -15,6 +15,10 @@
  * 3. **Clocks** (clock.ts). Each side sends, per wanted feed, its latest seq and an 8-byte prefix
  *    of that message's id; later only changes. Same seq with another prefix means two branches:
  *    the receiver GETs the remote's message there and the store turns the pair into a fork proof.
+ *    With the `tail` option, a far feed held nothing of is asked for only its newest messages;
+ *    once that suffix is held, its clock names its head like any other. Each side also answers,
+ *    once, what it holds of the other's own feed (HAVE), so {@link Replicator.remoteSeq} tells a
+ *    device restoring an identity whether its feed's head is known before it writes.
  * 4. **Catch-up, then live** (serve.ts). Each side serves every feed it holds that the other
  *    wants (a relay serves what it follows: A's posts reach C through B while A is offline),
  *    from the seq the other has, oldest first, packed into frames under the credit the receiver
@@ -40,6 +44,7 @@ import {
   type CID,
   defaultSha256,
   type Ed25519,
+  equalBytes,
   type FeedId,
   type ForkProof,
   isMurmurCid,
@@ -81,6 +86,25 @@ export interface ReplicatorOptions {
   blobHops?: number | false
   /** The sha-256 used to check message ids and blobs (Node passes its native one). */
   sha256?: Sha256
+  /**
+   * Keep only the newest part of far feeds (default: none, every feed whole). A wanted feed at
+   * `fromHops` or more in this peer's follow graph, of which nothing is held yet, is asked for
+   * only its newest `messages` messages; from then on it grows from that suffix as any feed
+   * does. Nearer feeds (this peer's own at 0, its follows at 1, …) and feeds hosted for others
+   * are always whole. A browser uses `{ fromHops: 2, messages: … }`: all of its follows, the
+   * recent part of theirs, and it is useful in seconds. Decided when the feed is first asked
+   * for: a feed held as a tail stays a suffix if it later comes nearer (the store cannot extend
+   * a feed backwards).
+   */
+  tail?: TailOptions
+}
+
+/** See {@link ReplicatorOptions.tail}. */
+export interface TailOptions {
+  /** Feeds at this many hops or more are asked for as tails (a whole number ≥ 1). */
+  readonly fromHops: number
+  /** How many of their newest messages (a whole number ≥ 1). */
+  readonly messages: number
 }
 
 /** A fork this replicator has seen. */
@@ -134,6 +158,12 @@ export type ReplicatorEvent =
   | { readonly type: 'fork'; readonly fork: ForkSeen }
   | { readonly type: 'wanted'; readonly added: number; readonly removed: number; readonly size: number }
   | { readonly type: 'blob'; readonly cid: CID }
+  /**
+   * {@link Replicator.remoteSeq} of this peer's own feed changed: a connected peer said what it
+   * holds of it (or the last that had said closed). Only for the own feed: other feeds' values
+   * change with every clock, and anyone can ask {@link Replicator.remoteSeq} for them.
+   */
+  | { readonly type: 'remote-seq'; readonly feed: FeedId; readonly seq: number | undefined }
 
 const RECENTLY_CLOSED = 32
 
@@ -144,6 +174,8 @@ export class Replicator {
   readonly hops: number
   readonly host: HostMode
   readonly limits: Readonly<Limits>
+  /** Which far feeds are kept only in part (undefined: every feed whole). */
+  readonly tail: Readonly<TailOptions> | undefined
   readonly #ctx: ReplicaContext
   readonly #blobs: BlobExchange
   readonly #blobHops: number | false
@@ -163,11 +195,13 @@ export class Replicator {
   #hostingOpen = true
   #disconnected = 0
   #closed = false
+  /** {@link remoteSeq} of the own feed as last reported in a `remote-seq` event. */
+  #ownRemoteSeq: number | undefined
 
   /**
    * Starts computing the want set and listening to the store's appends.
    * @throws {MurmurError} `INVALID_ARGUMENT` for a network key that is not 32 bytes, a bad
-   * `hops` or `host`, or a limit that is not a positive number.
+   * `hops`, `host` or `tail`, or a limit that is not a positive number.
    */
   constructor(opts: ReplicatorOptions) {
     const networkKey = opts.networkKey ?? PUBLIC_NETWORK_KEY
@@ -180,6 +214,12 @@ export class Replicator {
     if (!['peers', 'follows', 'none'].includes(host)) {
       throw new MurmurError('INVALID_ARGUMENT', `host is 'peers', 'follows' or 'none', not ${JSON.stringify(host)}`)
     }
+    const tail = opts.tail
+    const positive = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number) >= 1
+    if (tail !== undefined && !(positive(tail?.fromHops) && positive(tail?.messages))) {
+      throw new MurmurError('INVALID_ARGUMENT', 'tail is { fromHops, messages }, both whole numbers ≥ 1')
+    }
+    this.tail = tail && Object.freeze({ fromHops: tail.fromHops, messages: tail.messages })
     this.store = opts.store
     this.keys = opts.keys
     this.#meHex = toHex(opts.keys.publicKey)
@@ -206,6 +246,10 @@ export class Replicator {
       wantList: async () => {
         await this.#computing
         return [...this.#wanted.values()].map((w) => w.feed)
+      },
+      tailOf: (hex) => this.#tailOf(hex),
+      told: (_conn, feed) => {
+        if (equalBytes(feed, this.keys.publicKey)) this.#ownRemoteSeqChanged()
       },
       ready: (conn) => this.#onReady(conn),
       closed: (conn, info) => this.#onClosed(conn, info),
@@ -244,6 +288,26 @@ export class Replicator {
   async wanted(): Promise<FeedId[]> {
     await this.#computing
     return [...this.#wanted.values()].map((w) => w.feed)
+  }
+
+  /**
+   * The highest seq of `feed` that a connected peer said it holds (in its clock, or in its answer
+   * about this peer's own feed); 0 when those that said anything hold none of it; undefined
+   * while no connected peer has said anything of it.
+   *
+   * After restoring an identity on a new device (same keys, empty store), the own feed's head
+   * is known once this is defined and `store.feedState(me).seq` has reached it: writing before
+   * that would reuse a seq already signed elsewhere (a fork). Every peer of this version answers
+   * about the remote's own feed, whether or not it wants that feed; a peer of before answers
+   * only if it wants it. Watch the `remote-seq` event for changes.
+   */
+  remoteSeq(feed: FeedId): number | undefined {
+    let max: number | undefined
+    for (const c of this.#conns) {
+      const seq = c.remoteSeq(feed)
+      if (seq !== undefined && (max === undefined || seq > max)) max = seq
+    }
+    return max
   }
 
   /** Open connections. */
@@ -325,14 +389,19 @@ export class Replicator {
       return this.#computing
     }
     const run = async (): Promise<void> => {
-      do {
-        this.#again = false
-        await this.#recompute()
-      } while (this.#again && !this.#closed)
+      try {
+        do {
+          this.#again = false
+          await this.#recompute()
+        } while (this.#again && !this.#closed)
+      } finally {
+        // In the same step as the last check of `#again`: a `.finally()` callback would run a
+        // few microtasks later, and a contact appended in between set `#again` for a round
+        // that never came (its follows were never wanted).
+        this.#computing = undefined
+      }
     }
-    this.#computing = run().finally(() => {
-      this.#computing = undefined
-    })
+    this.#computing = run()
     return this.#computing
   }
 
@@ -388,6 +457,20 @@ export class Replicator {
     this.#recentlyClosed.push(conn.status())
     if (this.#recentlyClosed.length > RECENTLY_CLOSED) this.#recentlyClosed.shift()
     this.#emit({ type: 'closed', connection: conn, info })
+    this.#ownRemoteSeqChanged()
+  }
+
+  #ownRemoteSeqChanged(): void {
+    const seq = this.remoteSeq(this.keys.publicKey)
+    if (seq === this.#ownRemoteSeq) return
+    this.#ownRemoteSeq = seq
+    this.#emit({ type: 'remote-seq', feed: this.keys.publicKey, seq })
+  }
+
+  #tailOf(hex: string): number | undefined {
+    const w = this.#wanted.get(hex)
+    const tail = this.tail
+    return tail && w && !w.hosted && w.dist >= tail.fromHops ? tail.messages : undefined
   }
 
   #onFork(conn: Connection, proof: ForkProof): void {

@@ -14,7 +14,7 @@
  */
 import type { CID } from '@murmur/core'
 import type { Store } from '@murmur/store'
-import type { RemoteClock } from './clock.js'
+import { type RemoteClock, startOf } from './clock.js'
 import { SendCredit } from './flow.js'
 import { CHUNK_OVERHEAD, encodeBlobChunk, encodeMsgs, MAX_PLAINTEXT, MSG_OVERHEAD, SEAL_OVERHEAD } from './frames.js'
 import type { PeerCounters } from './limits.js'
@@ -186,11 +186,9 @@ export class Outbox {
       this.#dirty.delete(hex)
       const want = this.#d.remote.get(hex)
       const state = want && (await this.#d.store.feedState(want.feed))
-      if (!want || !state || want.has >= state.seq || (want.has > 0 && want.has + 1 < state.first)) {
-        // Not wanted, not held, nothing new, or we hold only a later suffix it cannot chain on.
-        continue
-      }
-      const from = want.has === 0 ? state.first : want.has + 1
+      const from = want && state && want.has < state.seq ? startOf(want, state) : undefined
+      // Not wanted, not held, nothing new, or only a suffix that cannot serve it (clock.ts).
+      if (!want || !state || from === undefined) continue
       let full = false
       let read = 0
       // Read about what fits (a message is rarely under 150 bytes), in one batch.

@@ -103,6 +103,7 @@ export class Session {
   readonly initiator: boolean
   #state: State = 'handshake'
   #remote: FeedId | undefined
+  #remoteFeatures = 0
   #hs: Handshake | undefined
   #tx: Cipher | undefined
   #rx: Cipher | undefined
@@ -139,6 +140,11 @@ export class Session {
   /** The remote's feed id, once the handshake has authenticated it. */
   get remote(): FeedId | undefined {
     return this.#remote
+  }
+
+  /** The feature flags of the remote's hello (frames.ts `FEATURE`), once the handshake is done. */
+  get remoteFeatures(): number {
+    return this.#remoteFeatures
   }
 
   /** True once frames can be sent. */
@@ -266,6 +272,7 @@ export class Session {
     if (step.kind === 'send') return
     this.#hs = undefined
     this.#remote = step.keys.remote
+    this.#remoteFeatures = step.keys.features
     this.#tx = new Cipher(step.keys.tx)
     this.#rx = new Cipher(step.keys.rx)
     if (this.initiator) {

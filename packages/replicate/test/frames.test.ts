@@ -5,6 +5,7 @@ import fc from 'fast-check'
 import {
   CLOCK_ENTRIES_PER_FRAME,
   decodeFrame,
+  decodeHello,
   encodeBlobChunk,
   encodeBlobGet,
   encodeBlobHave,
@@ -13,9 +14,13 @@ import {
   encodeClose,
   encodeCredit,
   encodeGet,
+  encodeHave,
+  encodeHello,
   encodeMsgs,
   encodeNone,
   encodeUnwant,
+  FEATURE,
+  helloFeatures,
   isFrameError,
   MAX_PLAINTEXT,
 } from '../src/frames.js'
@@ -69,4 +74,36 @@ test('any bytes decode to a frame or an error, never a throw', () => {
     { numRuns: 3000 },
   )
   assert.ok(isFrameError(decodeFrame(new Uint8Array(MAX_PLAINTEXT + 1))))
+})
+
+test('a tail rides in the prefix of a CLOCK entry of seq 0; an entry of before tails asks for the whole feed', () => {
+  const tail = { feed: feed(1), seq: 0, prefix: new Uint8Array(8), tail: 10 }
+  const bytes = encodeClock([tail])
+  // feed(32) ‖ seq 0 (8) ‖ tail 10 as a u64: what a peer of before tails reads as "none held".
+  assert.deepEqual(bytes.subarray(33), new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10]))
+  assert.deepEqual(decodeFrame(bytes), { type: 'clock', entries: [tail] })
+  const whole = { feed: feed(1), seq: 0, prefix: new Uint8Array(8) }
+  assert.deepEqual(decodeFrame(encodeClock([whole])), { type: 'clock', entries: [whole] })
+  // A tail only where it means something.
+  assert.throws(() => encodeClock([{ ...tail, seq: 3 }]), RangeError)
+  assert.throws(() => encodeClock([{ ...tail, tail: 0 }]), RangeError)
+  assert.throws(() => encodeHave([tail]), RangeError)
+  const beyond = encodeClock([whole])
+  beyond.fill(0xff, 41)
+  assert.ok(isFrameError(decodeFrame(beyond)))
+})
+
+test('HAVE has the layout of CLOCK; the hello carries the feature flags', () => {
+  const entries = [
+    { feed: feed(1), seq: 0, prefix: new Uint8Array(8) },
+    { feed: feed(2), seq: 5, prefix: new Uint8Array(8).fill(3) },
+  ]
+  assert.deepEqual(decodeFrame(encodeHave(entries)), { type: 'have', entries })
+  assert.ok(isFrameError(decodeFrame(encodeHave(entries).subarray(0, 30))))
+  const hello = encodeHello()
+  assert.equal(decodeHello(hello), 1)
+  assert.equal(helloFeatures(hello) & FEATURE.have, FEATURE.have)
+  // A hello of before features: version 1, no flags.
+  assert.equal(helloFeatures(new Uint8Array([1, 0])), 0)
+  assert.equal(decodeHello(new Uint8Array([1, 0])), 1)
 })

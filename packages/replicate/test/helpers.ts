@@ -149,8 +149,16 @@ export interface RawPeer {
   readonly closed: Promise<CloseInfo>
 }
 
-/** Opens a raw session (identity `n`) to `victim`; resolves once both sides are ready. */
-export async function rawPeer(victim: Replicator, n: number, opts: MemoryChannelOptions = {}): Promise<RawPeer> {
+/**
+ * Opens a raw session (identity `n`) to `victim`; resolves once both sides are ready. `features`
+ * is what its hello announces (default: all this version speaks; 0 plays a peer of before them).
+ */
+export async function rawPeer(
+  victim: Replicator,
+  n: number,
+  opts: MemoryChannelOptions = {},
+  features?: number,
+): Promise<RawPeer> {
   const keys = await identity(n)
   const [mine, theirs] = memoryChannelPair(opts)
   const conn = victim.connect(theirs, { initiator: false })
@@ -166,7 +174,7 @@ export async function rawPeer(victim: Replicator, n: number, opts: MemoryChannel
   })
   const session = new Session(
     mine,
-    { initiator: true, seed: keys.seed, networkKey: PUBLIC_NETWORK_KEY, handshakeTimeoutMs: 5000 },
+    { initiator: true, seed: keys.seed, networkKey: PUBLIC_NETWORK_KEY, handshakeTimeoutMs: 5000, features },
     {
       ready: () => ready(),
       frame: (p) => {
