@@ -1,0 +1,264 @@
+/**
+ * The engine's network: one {@link Replicator} (the same one the Node peer runs) and a
+ * {@link Redialer} per configured peer URL, each new WebSocket handed to the replicator as the
+ * initiating side. By default the one peer is the serving peer — the origin the app came from,
+ * at `/murmur` — whose feed id is read from its `/.well-known/murmur.json` and required of the
+ * connection (`expectedRemote`), so a peer that answers on that URL cannot pretend to be it.
+ * Other URLs are cross-origin: their id is whoever answers (the handshake still authenticates).
+ */
+import { type Ed25519, type FeedId, formatFeedId, type Keypair, parseFeedId, toHex } from '@murmur/core'
+import { Redialer, type WsChannel } from '@murmur/net'
+import { type Connection, Replicator, type ReplicatorEvent, type ReplicatorOptions } from '@murmur/replicate'
+import type { Store } from '@murmur/store'
+import type { PeerView } from '../api.js'
+import { invalid } from './args.js'
+import type { EnginePlatform } from './platform.js'
+
+/**
+ * The one place the replicator's options are built. A browser keeps all of the feeds it
+ * follows; partial history of 2-hop feeds (DESIGN.md, Storage) is the replicator's `tail`
+ * option — e.g. `tail: { fromHops: 2, messages: N }` — to be set here.
+ */
+export function replicatorOptions(store: Store, ed: Ed25519, keys: Keypair): ReplicatorOptions {
+  return { store, ed, keys }
+}
+
+/** The serving peer's replication URL for a page served from `origin`, if it is http(s). */
+export function servingPeerUrl(origin: string): string | undefined {
+  let u: URL
+  try {
+    u = new URL(origin)
+  } catch {
+    return undefined
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined
+  return `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}/murmur`
+}
+
+/**
+ * A peer address as typed or pasted: `ws://` and `wss://` URLs as they are, and a page URL
+ * (`https://host/`) as that peer's WebSocket (`wss://host/murmur`), as the CLI takes them.
+ * @throws {EngineFailure} `INVALID_ARGUMENT` when it is not such a URL.
+ */
+export function peerUrlArg(text: unknown): string {
+  if (typeof text !== 'string') throw invalid('A peer address is a URL like wss://host/murmur.')
+  let u: URL
+  try {
+    u = new URL(text.trim())
+  } catch {
+    throw invalid(`That is not a peer address: ${JSON.stringify(text.slice(0, 80))} (expected wss://host/murmur).`)
+  }
+  if (u.protocol === 'http:' || u.protocol === 'https:') {
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:'
+    if (u.pathname === '/' || u.pathname === '') u.pathname = '/murmur'
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+    throw invalid(`A peer address starts with wss://, ws://, https:// or http://, not ${u.protocol}`)
+  }
+  u.hash = ''
+  return u.toString()
+}
+
+/** The network as numbers, before people are named (engine.ts makes the NetworkView). */
+export interface NetworkState {
+  readonly online: boolean
+  readonly peers: PeerView[]
+  readonly feeds: number
+  readonly messages: number
+  readonly sync?: { received: number; expected: number }
+  readonly forks: { author: FeedId; seq: number }[]
+  readonly rejected: Record<string, number>
+}
+
+/** Options of {@link Network}. */
+export interface NetworkOptions {
+  readonly store: Store
+  readonly ed: Ed25519
+  readonly keys: Keypair
+  readonly platform: EnginePlatform
+  /** Called on every change of connections, progress, wants or forks (the engine throttles). */
+  readonly onEvent: (e: ReplicatorEvent | { type: 'dialer' }) => void
+}
+
+const WELL_KNOWN_TIMEOUT_MS = 5000
+
+/** The replicator and the dialers of the configured peers. */
+export class Network {
+  readonly replicator: Replicator
+  readonly #opts: NetworkOptions
+  readonly #servingUrl: string | undefined
+  readonly #dialers = new Map<string, Redialer>()
+  /** The live connection of each dialled URL. */
+  readonly #conns = new Map<string, Connection>()
+  readonly #lastClose = new Map<string, string>()
+  readonly #forks = new Map<string, { author: FeedId; seq: number }>()
+  readonly #off: () => void
+  #servingId: FeedId | undefined
+  #servingFetch: Promise<void> | undefined
+  #peersChange: Promise<void> = Promise.resolve()
+  #closed = false
+
+  constructor(opts: NetworkOptions) {
+    this.#opts = opts
+    this.#servingUrl = servingPeerUrl(opts.platform.origin)
+    this.replicator = new Replicator(replicatorOptions(opts.store, opts.ed, opts.keys))
+    this.#off = this.replicator.subscribe((e) => {
+      if (e.type === 'fork') this.#forks.set(toHex(e.fork.author), { author: e.fork.author, seq: e.fork.seq })
+      opts.onEvent(e)
+    })
+  }
+
+  /** The serving peer's URL (the default peer), if the app was served over http(s). */
+  get servingUrl(): string | undefined {
+    return this.#servingUrl
+  }
+
+  /** Reads forks stored earlier (this replicator only reports the ones it sees). */
+  async loadForks(): Promise<void> {
+    for await (const [author, state] of this.#opts.store.feeds()) {
+      if (!state.forked) continue
+      const proof = await this.#opts.store.forkProof(author)
+      this.#forks.set(toHex(author), { author, seq: proof?.seq ?? state.seq })
+    }
+  }
+
+  /** Dials exactly `urls`: starts dialers for new ones, stops the others (one change at a time). */
+  setPeers(urls: readonly string[]): Promise<void> {
+    const run = this.#peersChange.then(() => this.#setPeers(urls))
+    this.#peersChange = run.catch(() => undefined)
+    return run
+  }
+
+  async #setPeers(urls: readonly string[]): Promise<void> {
+    if (this.#closed) return
+    const stopping: Promise<void>[] = []
+    for (const [url, dialer] of this.#dialers) {
+      if (urls.includes(url)) continue
+      this.#dialers.delete(url)
+      this.#lastClose.delete(url)
+      stopping.push(dialer.stop())
+    }
+    for (const url of urls) {
+      if (this.#dialers.has(url)) continue
+      if (url === this.#servingUrl) await this.#fetchServingId()
+      if (this.#closed) return
+      const dialer = new Redialer(url, {
+        onChannel: (channel) => this.#attach(url, channel),
+        ...(this.#opts.platform.WebSocket ? { WebSocket: this.#opts.platform.WebSocket } : {}),
+      })
+      dialer.onStatus(() => this.#opts.onEvent({ type: 'dialer' }))
+      this.#dialers.set(url, dialer)
+    }
+    await Promise.all(stopping)
+    this.#opts.onEvent({ type: 'dialer' })
+  }
+
+  #attach(url: string, channel: WsChannel): void {
+    const expectedRemote = url === this.#servingUrl ? this.#servingId : undefined
+    const conn = this.replicator.connect(channel, { initiator: true, ...(expectedRemote ? { expectedRemote } : {}) })
+    this.#conns.set(url, conn)
+    void conn.closed.then((info) => {
+      this.#lastClose.set(url, info.reason)
+      if (this.#conns.get(url) === conn) this.#conns.delete(url)
+    })
+    // The first fetch may have failed (offline): try again for the next connection.
+    if (url === this.#servingUrl && !this.#servingId) void this.#fetchServingId()
+  }
+
+  /** Learns the serving peer's id from `/.well-known/murmur.json` (once it works). */
+  #fetchServingId(): Promise<void> {
+    this.#servingFetch ??= this.#readWellKnown().finally(() => {
+      this.#servingFetch = undefined
+    })
+    return this.#servingFetch
+  }
+
+  async #readWellKnown(): Promise<void> {
+    try {
+      const res = await this.#opts.platform.fetch(`${this.#opts.platform.origin}/.well-known/murmur.json`, {
+        signal: AbortSignal.timeout(WELL_KNOWN_TIMEOUT_MS),
+      })
+      const body = res.ok ? ((await res.json()) as { id?: unknown }) : undefined
+      if (typeof body?.id === 'string') this.#servingId = parseFeedId(body.id)
+    } catch {
+      // Offline, or not a Murmur peer: dial without an expected id (the handshake still
+      // authenticates whoever answers) and ask again on the next connection.
+    }
+  }
+
+  /** Where every configured peer is, and the totals. */
+  state(configured: readonly string[]): NetworkState {
+    const status = this.replicator.status()
+    const peers: PeerView[] = []
+    let online = false
+    let received = 0
+    let expected = 0
+    const dialled = new Set<Connection>()
+    for (const url of configured) {
+      const conn = this.#conns.get(url)
+      if (conn) dialled.add(conn)
+      peers.push(this.#peerView(url, conn))
+    }
+    for (const conn of this.replicator.connections()) {
+      if (!dialled.has(conn)) peers.push(this.#peerView(undefined, conn))
+    }
+    for (const conn of this.replicator.connections()) {
+      if (conn.state !== 'ready') continue
+      online = true
+      const p = conn.progress()
+      if (p.received < p.expected) {
+        received += p.received
+        expected += p.expected
+      }
+    }
+    return {
+      online,
+      peers,
+      feeds: status.wanted,
+      messages: this.#opts.store.size,
+      ...(expected > received ? { sync: { received, expected } } : {}),
+      forks: [...this.#forks.values()],
+      rejected: nonZero(status.rejected),
+    }
+  }
+
+  #peerView(url: string | undefined, conn: Connection | undefined): PeerView {
+    const dialer = url === undefined ? undefined : this.#dialers.get(url)
+    const d = dialer?.status
+    const progress = conn?.progress()
+    let state: PeerView['state']
+    if (conn?.state === 'ready') state = progress && progress.received < progress.expected ? 'syncing' : 'live'
+    else if (conn?.state === 'handshake') state = 'handshake'
+    else if (d === undefined || d.state === 'stopped') state = 'closed'
+    else if (d.state === 'waiting') state = 'waiting'
+    else state = 'connecting'
+    const remote = conn?.remote ?? (url === this.#servingUrl ? this.#servingId : undefined)
+    const lastError = (url && this.#lastClose.get(url)) ?? d?.lastError?.message
+    return {
+      ...(url === undefined ? {} : { url }),
+      ...(remote ? { remote: formatFeedId(remote) } : {}),
+      state,
+      received: progress?.received ?? 0,
+      ...(progress && progress.expected > 0 ? { expected: progress.expected } : {}),
+      rejected: conn ? nonZero(conn.counters().rejected) : {},
+      ...(lastError ? { lastError } : {}),
+      ...(d?.state === 'waiting' && d.nextRetryAt !== undefined ? { retryAt: d.nextRetryAt } : {}),
+    }
+  }
+
+  /** Stops dialling and closes every connection and the replicator. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#off()
+    await Promise.all([...this.#dialers.values()].map((d) => d.stop()))
+    this.#dialers.clear()
+    await this.replicator.close()
+  }
+}
+
+function nonZero(counts: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [k, v] of Object.entries(counts)) if (v > 0) out[k] = v
+  return out
+}

@@ -1,0 +1,17 @@
+/**
+ * The engine worker every tab starts (rpc.ts `connectEngine`): it joins the election of the
+ * origin's engine workers (hub.ts) and serves its page. Only the worker holding the lock opens
+ * the engine with the browser's parts (platform.ts).
+ */
+import type { RpcPort } from '../rpc.js'
+import { Engine } from './engine.js'
+import { Hub } from './hub.js'
+import { browserPlatform } from './platform.js'
+
+new Hub({
+  locks: navigator.locks,
+  channel: new BroadcastChannel('murmur-engine'),
+  // A dedicated worker's global scope posts to and hears from its page.
+  page: globalThis as unknown as RpcPort,
+  open: async () => Engine.open(await browserPlatform()),
+})
