@@ -15,12 +15,19 @@ import { invalid } from './args.js'
 import type { EnginePlatform } from './platform.js'
 
 /**
+ * How much of a feed two hops away (followed by someone I follow) a browser fetches when it
+ * holds none of it: the newest posts are what suggestions and threads show, and a new browser
+ * is useful in seconds instead of downloading years of strangers' history.
+ */
+export const FAR_FEED_TAIL = 100
+
+/**
  * The one place the replicator's options are built. A browser keeps all of the feeds it
- * follows; partial history of 2-hop feeds (DESIGN.md, Storage) is the replicator's `tail`
- * option — e.g. `tail: { fromHops: 2, messages: N }` — to be set here.
+ * follows (and its own) and only the newest {@link FAR_FEED_TAIL} messages of 2-hop feeds
+ * (DESIGN.md, Storage).
  */
 export function replicatorOptions(store: Store, ed: Ed25519, keys: Keypair): ReplicatorOptions {
-  return { store, ed, keys }
+  return { store, ed, keys, tail: { fromHops: 2, messages: FAR_FEED_TAIL } }
 }
 
 /** The serving peer's replication URL for a page served from `origin`, if it is http(s). */

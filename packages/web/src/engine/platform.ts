@@ -7,7 +7,7 @@
 import { createWebCryptoEd25519, type Ed25519 } from '@murmur/core'
 import type { WebSocketConstructor } from '@murmur/net'
 import type { Db } from '@murmur/store'
-import { BrowserLevel } from 'browser-level'
+import { IdbLevel } from '@murmur/store/browser'
 import { type KeyValue, openIdbKeyValue } from './kv.js'
 
 /** What the engine runs on. */
@@ -43,8 +43,8 @@ export async function browserPlatform(opts: BrowserPlatformOptions = {}): Promis
   const dbName = opts.dbName ?? 'murmur'
   return {
     ed: createWebCryptoEd25519(globalThis.crypto.subtle),
-    // The one place the store's database is made (a faster IndexedDB backend can go here).
-    openDb: () => new BrowserLevel<Uint8Array, Uint8Array>(dbName, { keyEncoding: 'view', valueEncoding: 'view' }),
+    // The one place the store's database is made: IndexedDB with one-shot batches.
+    openDb: () => new IdbLevel(dbName),
     kv: await openIdbKeyValue(opts.kvName ?? 'murmur-identity'),
     origin: opts.origin ?? globalThis.location.origin,
     fetch: (url, init) => globalThis.fetch(url, init),
