@@ -8,7 +8,6 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { callEntry, type EntryPage, openEntryPage } from '@murmur/testkit/browser'
-import type { ExifJpeg, ReencodeReport, Rgba, ShowReport } from './browser/lib-image.entry.js'
 import {
   ascii,
   EXIF_SECRET,
@@ -21,7 +20,8 @@ import {
   pngChunks,
   rationalBytes,
   toBase64,
-} from './lib-image-fixtures.js'
+} from '@murmur/testkit/images'
+import type { ExifJpeg, ReencodeReport, Rgba, ShowReport } from './browser/lib-image.entry.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const ENTRY = path.join(here, 'browser/lib-image.entry.js')

@@ -11,8 +11,14 @@
 import type { FeedId } from '@murmur/core'
 import type { Replicator } from '@murmur/replicate'
 
-/** True when a connected peer said how far it holds `feed`, and `localSeq` has reached that. */
+/**
+ * True when a connected peer said it holds `feed` up to some seq, and `localSeq` has reached
+ * that. A peer that holds none of it (0) proves nothing: it may simply never have seen this
+ * feed, and writing seq 1 again would fork it for good. Every identity's feed starts with its
+ * profile message, so a restored feed always has a head somewhere; until a peer that has it is
+ * reached, only the person's explicit override lets the engine write.
+ */
 export function headKnown(replicator: Replicator, feed: FeedId, localSeq: number): boolean {
   const announced = replicator.remoteSeq(feed)
-  return announced !== undefined && localSeq >= announced
+  return announced !== undefined && announced > 0 && localSeq >= announced
 }

@@ -4,8 +4,9 @@
  * {@link reencodeImage} and {@link imageUrl}. Bytes cross to the test as base64; the test
  * inspects them in Node.
  */
+
+import { exifApp1, fromBase64, insertAfterSoi, PNG_SECRET, pngWithText, toBase64 } from '@murmur/testkit/images'
 import { ImageError, imageUrl, reencodeImage } from '../../src/lib/image.js'
-import { exifApp1, fromBase64, insertAfterSoi, PNG_SECRET, pngWithText, toBase64 } from '../lib-image-fixtures.js'
 
 /** An RGBA pixel. */
 export type Rgba = [number, number, number, number]

@@ -19,7 +19,7 @@ function restoreBanner(ctx: Ctx): TemplateResult | typeof nothing {
       This identity was restored from a backup${id.restore.seq ? html` (this copy knows ${id.restore.seq} of your messages)` : nothing}.
       Murmur writes nothing until a peer shows it your newest post: writing from an older copy makes two
       different versions of your feed, and peers then stop taking your new posts for good. Stay online, or
-      connect to a peer that has your posts on the <a href=${href.network}>Network</a> page.
+      <a href=${href.network}>add a peer that has your posts</a>.
     </p>
     ${confirmStep(ctx, 'override', {
       trigger: 'Post anyway…',

@@ -42,6 +42,13 @@ function likers(ctx: Ctx, post: PostView): TemplateResult | typeof nothing {
   </div>`
 }
 
+/** Already on this thread's reply page: the hash would not change, so focus the composer here. */
+function replyHere(ctx: Ctx, e: Event, threadId: string): void {
+  if (location.hash !== href.reply(threadId)) return
+  e.preventDefault()
+  ctx.focusAfterRender('main .composer textarea')
+}
+
 /** One post. `inThread` leaves out the link to the thread (it is the page). */
 export function postCard(ctx: Ctx, post: PostView, opts: { inThread?: boolean } = {}): TemplateResult {
   const s = ctx.store.get()
@@ -83,7 +90,7 @@ export function postCard(ctx: Ctx, post: PostView, opts: { inThread?: boolean } 
           </button>`
           : nothing
       }
-      <a class="action" href=${href.reply(threadId)}>Reply</a>
+      <a class="action" href=${href.reply(threadId)} @click=${(e: Event) => replyHere(ctx, e, threadId)}>Reply</a>
       ${opts.inThread ? nothing : html`<a class="action" href=${href.thread(threadId)}>Open thread</a>`}
     </footer>
     ${likers(ctx, post)} ${statusRegion(ctx, `post:${post.id}`)}

@@ -46,10 +46,11 @@ export function timelineView(ctx: Ctx): TemplateResult {
       ${postList(
         ctx,
         'timeline',
+        // Link texts differ from the navigation's, so each nav link's name stays unique on the page.
         html`<p>Nothing here yet.</p>
           <p>
-            Find people to follow on the <a href=${href.people}>People</a> page, or give friends your invite link from
-            <a href=${href.settings}>Settings</a>. Posts arrive as peers send them (see <a href=${href.network}>Network</a>).
+            <a href=${href.people}>Find people to follow</a>, or give friends <a href=${href.settings}>your invite link</a>.
+            Posts arrive as peers send them (<a href=${href.network}>see connections</a>).
           </p>`,
       )}
     </section>`

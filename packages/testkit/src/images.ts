@@ -1,5 +1,5 @@
 /**
- * Byte-level helpers for the image tests, shared by the Node tests and the Chromium entry:
+ * Byte-level helpers for image tests (web unit tests, Chromium entries and e2e):
  * build an EXIF APP1 segment with a GPS IFD and splice it into a JPEG, add a text chunk to a
  * PNG, and list what a JPEG's or PNG's metadata holds. Written from the specs, not from the
  * code under test: Exif 2.32 §4.5–4.6 (TIFF header, IFDs, GPS IFD), JPEG ITU T.81 Annex B

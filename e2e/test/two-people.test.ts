@@ -1,0 +1,192 @@
+/**
+ * The issue's story end to end, in the machine's Chromium against a real `murmur serve` on
+ * loopback, with separate browser contexts (separate storage) for each person:
+ * A signs up and posts with an image (a JPEG carrying GPS EXIF); B signs up and follows A
+ * through A's invite link; B sees A's post and image (without the GPS data), replies and likes;
+ * A (who follows B back) sees the reply and the like; both reload and keep everything; A goes
+ * offline, posts, comes back, and B receives it; two tabs of A post at once and A's feed stays
+ * one valid chain; a backup from A restored in a fresh context C gives the same id and brings
+ * A's posts back.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { exifApp1, GPS_LATITUDE, indexOfBytes, insertAfterSoi, rationalBytes } from '@murmur/testkit/images'
+import { goto, post, STEP_MS, SYNC_MS, seePost, signUp } from '../src/app.js'
+import { browser, eventually, openPerson, startPeer } from '../src/harness.js'
+
+/** A 1600×900 JPEG drawn by the page's canvas, with an EXIF segment holding GPS coordinates. */
+async function photoWithGps(page: import('playwright-core').Page, dir: string): Promise<string> {
+  const b64 = await page.evaluate(async () => {
+    const c = new OffscreenCanvas(1600, 900)
+    const g = c.getContext('2d') as OffscreenCanvasRenderingContext2D
+    g.fillStyle = '#3a7'
+    g.fillRect(0, 0, 1600, 900)
+    g.fillStyle = '#fff'
+    g.fillRect(200, 200, 600, 300)
+    const blob = await c.convertToBlob({ type: 'image/jpeg', quality: 0.9 })
+    const bytes = new Uint8Array(await blob.arrayBuffer())
+    let s = ''
+    for (const b of bytes) s += String.fromCharCode(b)
+    return btoa(s)
+  })
+  const jpeg = insertAfterSoi(new Uint8Array(Buffer.from(b64, 'base64')), exifApp1())
+  assert.ok(indexOfBytes(jpeg, rationalBytes(GPS_LATITUDE)) >= 0, 'the test photo carries GPS data')
+  const file = join(dir, 'holiday.jpg')
+  await writeFile(file, jpeg)
+  return file
+}
+
+/** The bytes behind an <img src="blob:…"> in the page. */
+async function imageBytes(img: import('playwright-core').Locator): Promise<Uint8Array> {
+  const b64 = await img.evaluate(async (el: HTMLImageElement) => {
+    const bytes = new Uint8Array(await (await fetch(el.src)).arrayBuffer())
+    let s = ''
+    for (const b of bytes) s += String.fromCharCode(b)
+    return btoa(s)
+  })
+  return new Uint8Array(Buffer.from(b64, 'base64'))
+}
+
+test('two people in two browsers: sign up, invite, post with image, reply, like, reload, offline, two tabs, restore', {
+  timeout: 240_000,
+}, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'murmur-e2e-files-'))
+  const peer = await startPeer()
+  const chromium = await browser()
+  try {
+    // A signs up and posts a photo.
+    const A = await openPerson(chromium, peer.url)
+    const a = await signUp(A.page, 'Alice', 'Takes photos')
+    assert.match(a.id, /^@[A-Za-z0-9_-]{43}\.ed25519$/)
+    assert.ok(a.invite.startsWith(peer.url.replace(/\/$/, '')) && a.invite.endsWith(a.id), a.invite)
+    const photo = await photoWithGps(A.page, dir)
+    await post(A.page, 'Hello from Alice https://example.org/x', { file: photo, alt: 'A green field' })
+    const mine = await seePost(A.page, 'Hello from Alice')
+    assert.equal(
+      await mine.getByRole('link', { name: 'https://example.org/x' }).getAttribute('href'),
+      'https://example.org/x',
+    )
+
+    // B signs up from A's invite link and follows A.
+    const B = await openPerson(chromium, a.invite)
+    const b = await signUp(B.page, 'Bob')
+    if (!B.page.url().includes('#/follow/')) await B.page.goto(a.invite)
+    await B.page.getByRole('button', { name: 'Follow', exact: true }).click()
+    await B.page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
+    await goto(B.page, '#/')
+    const seen = await seePost(B.page, 'Hello from Alice')
+    const img = seen.getByRole('img', { name: 'A green field' })
+    await img.waitFor({ timeout: SYNC_MS })
+    assert.match((await img.getAttribute('src')) ?? '', /^blob:/)
+    const got = await imageBytes(img)
+    assert.deepEqual([...got.subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG arrived')
+    assert.equal(indexOfBytes(got, rationalBytes(GPS_LATITUDE)), -1, 'without the GPS coordinates')
+    assert.equal(indexOfBytes(got, new TextEncoder().encode('Exif\0\0')), -1, 'without any EXIF segment')
+
+    // B likes and replies; A follows B back (A wants the feeds it follows) and sees both.
+    await seen.getByRole('button', { name: 'Like' }).click()
+    await seen
+      .getByRole('button', { name: 'Like' })
+      .and(B.page.locator('[aria-pressed="true"]'))
+      .waitFor({ timeout: STEP_MS })
+    await seen.getByRole('link', { name: 'Reply' }).click()
+    await B.page.getByRole('textbox', { name: 'Write a reply' }).fill('Nice one, Alice')
+    await B.page.getByRole('button', { name: 'Reply', exact: true }).click()
+    await B.page.getByText('Reply posted.').first().waitFor({ timeout: STEP_MS })
+
+    await A.page.goto(b.invite)
+    await A.page.getByRole('button', { name: 'Follow', exact: true }).click()
+    await A.page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
+    await goto(A.page, '#/')
+    await seePost(A.page, 'Nice one, Alice')
+    const liked = (await seePost(A.page, 'Hello from Alice')).getByRole('button', { name: 'Liked by 1' })
+    await liked.waitFor({ timeout: SYNC_MS })
+    await liked.click()
+    await A.page.getByRole('link', { name: /Bob/ }).first().waitFor({ timeout: STEP_MS })
+
+    // Both reload and keep everything (their own IndexedDB).
+    for (const p of [A.page, B.page]) {
+      await p.reload()
+      await goto(p, '#/')
+      await seePost(p, 'Hello from Alice', STEP_MS)
+      await seePost(p, 'Nice one, Alice', STEP_MS)
+    }
+
+    // A goes offline, posts, comes back: B receives the post.
+    await A.context.setOffline(true)
+    await post(A.page, 'Written offline')
+    await A.context.setOffline(false)
+    await seePost(B.page, 'Written offline', SYNC_MS)
+
+    // Two tabs of A post at the same time: one writer, one valid chain.
+    const tab2 = await A.newTab('/#/')
+    await tab2.getByRole('textbox', { name: "What's happening?" }).waitFor({ timeout: STEP_MS })
+    await goto(A.page, '#/')
+    await A.page.getByRole('textbox', { name: "What's happening?" }).fill('From tab one')
+    await tab2.getByRole('textbox', { name: "What's happening?" }).fill('From tab two')
+    await Promise.all([
+      A.page.getByRole('button', { name: 'Post', exact: true }).click(),
+      tab2.getByRole('button', { name: 'Post', exact: true }).click(),
+    ])
+    await seePost(A.page, 'From tab two', STEP_MS)
+    await seePost(tab2, 'From tab one', STEP_MS)
+    const log = await eventually(
+      async () => {
+        const r = await peer.run(['log', a.id, '--json'])
+        if (r.code !== 0) return undefined
+        const l = JSON.parse(r.stdout) as { messages: { seq: number; content: { text?: string } }[] }
+        const texts = l.messages.map((m) => m.content.text)
+        return texts.includes('From tab one') && texts.includes('From tab two') ? l : undefined
+      },
+      SYNC_MS,
+      "both tabs' posts at the serving peer",
+    )
+    assert.deepEqual(
+      log.messages.map((m) => m.seq),
+      log.messages.map((_, i) => i + 1),
+      'one chain: every seq once, in order',
+    )
+    const status = JSON.parse((await peer.run(['status', '--json'])).stdout) as { forks?: unknown[] }
+    assert.deepEqual(status.forks ?? [], [], 'no fork anywhere')
+    await tab2.close()
+
+    // Backup in A, restore in a fresh context C: same id, A's posts come back.
+    await goto(A.page, '#/settings')
+    await A.page.getByRole('button', { name: 'Show backup text' }).click()
+    const backup = await A.page.getByRole('textbox', { name: 'Your backup text' }).inputValue()
+    assert.match(backup, /^murmur-secret-v1 /)
+    await A.page.getByRole('button', { name: 'I saved it' }).click()
+    const C = await openPerson(chromium, peer.url)
+    await C.page.getByRole('heading', { name: 'Welcome to Murmur' }).waitFor({ timeout: STEP_MS })
+    await C.page.getByRole('textbox', { name: 'Backup text' }).fill(backup)
+    await C.page.getByRole('button', { name: 'Restore' }).click()
+    await goto(C.page, '#/settings')
+    await eventually(
+      async () => ((await C.page.getByTestId('my-id').first().textContent())?.trim() === a.id ? true : undefined),
+      STEP_MS,
+      'the restored id',
+    )
+    await goto(C.page, '#/')
+    await seePost(C.page, 'From tab two', SYNC_MS)
+    await seePost(C.page, 'Hello from Alice', SYNC_MS)
+    await C.page
+      .getByText('Looking for your latest post on the network')
+      .waitFor({ state: 'detached', timeout: SYNC_MS })
+
+    for (const [who, person] of [
+      ['A', A],
+      ['B', B],
+      ['C', C],
+    ] as const) {
+      t.diagnostic(`${who}: ${person.errors.length} page errors`)
+      assert.deepEqual(person.errors, [], `${who}'s pages ran without errors`)
+    }
+  } finally {
+    await chromium.close()
+    await peer.remove()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
