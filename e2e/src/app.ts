@@ -20,11 +20,21 @@ export async function signUp(page: Page, name: string, description?: string): Pr
   await page.getByRole('heading', { name: 'Welcome to Murmur' }).waitFor({ timeout: STEP_MS })
   await page.getByRole('textbox', { name: 'Display name' }).fill(name)
   if (description) await page.getByRole('textbox', { name: 'About you (optional)' }).fill(description)
+  const from = page.url()
   await page.getByRole('button', { name: 'Create identity' }).click()
-  await page.getByRole('heading', { name: "You're in" }).waitFor({ timeout: STEP_MS })
+  // A plain first visit welcomes with the id and invite link; one that came through an invite
+  // link goes on to the person who invited (the id is then on Settings).
+  const welcome = page.getByRole('heading', { name: "You're in" })
+  const invited = page.getByRole('heading', { name: /^Follow / })
+  await welcome.or(invited).first().waitFor({ timeout: STEP_MS })
+  if (await invited.count()) {
+    await goto(page, '#/settings')
+    await page.getByTestId('my-id').first().waitFor({ timeout: STEP_MS })
+  }
   const id = (await page.getByTestId('my-id').first().textContent())?.trim() ?? ''
   const invite = (await page.getByTestId('invite-link').first().textContent())?.trim() ?? ''
-  await page.getByRole('button', { name: 'Done' }).click()
+  if (await welcome.count()) await page.getByRole('button', { name: 'Done' }).click()
+  else await page.goto(from)
   return { id, invite }
 }
 

@@ -9,6 +9,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { launchChromium } from '@murmur/testkit/browser'
@@ -131,6 +133,26 @@ export async function startPeer(opts: { port?: number } = {}): Promise<Peer> {
   }
 }
 
+const people: Person[] = []
+
+/**
+ * Saves a screenshot of every open person's pages into `dir` (or the temp folder) as
+ * `<label>-<n>.png`: call it when a test fails, to see what the app showed.
+ */
+export async function screenshotAll(label: string, dir = tmpdir()): Promise<string[]> {
+  const files: string[] = []
+  for (const [i, p] of people.entries()) {
+    for (const [j, page] of p.context.pages().entries()) {
+      const file = join(dir, `${label}-${i}-${j}.png`)
+      await page.screenshot({ path: file, fullPage: true }).then(
+        () => files.push(file),
+        () => undefined,
+      )
+    }
+  }
+  return files
+}
+
 /** One person: a browser context (its own storage) and the pages opened in it. */
 export interface Person {
   readonly context: BrowserContext
@@ -158,7 +180,7 @@ export async function openPerson(browser: Browser, url: string): Promise<Person>
   context.on('page', (p) => watch(p, errors))
   const page = await context.newPage()
   await page.goto(url)
-  return {
+  const person: Person = {
     context,
     page,
     errors,
@@ -168,6 +190,9 @@ export async function openPerson(browser: Browser, url: string): Promise<Person>
       return p
     },
   }
+  people.push(person)
+  context.on('close', () => people.splice(people.indexOf(person), 1))
+  return person
 }
 
 /** The system Chromium, headless. Close it in a `finally`. */
@@ -189,5 +214,61 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline)
       throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last})` : ''}`)
     await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** A TCP proxy on loopback in front of a peer: cutting it takes one person offline. */
+export interface Proxy {
+  readonly port: number
+  /** The proxied origin, `http://127.0.0.1:<port>`. */
+  readonly url: string
+  /** Drops every connection and refuses new ones (the person is offline). */
+  cut(): Promise<void>
+  /** Accepts connections again on the same port. */
+  restore(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Starts a TCP proxy from a free loopback port to `127.0.0.1:targetPort`. */
+export async function tcpProxy(targetPort: number): Promise<Proxy> {
+  const sockets = new Set<Socket>()
+  let server: Server | undefined
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const s = createServer((client) => {
+        const upstream = connect(targetPort, '127.0.0.1')
+        for (const sock of [client, upstream]) {
+          sockets.add(sock)
+          sock.on('close', () => sockets.delete(sock))
+          sock.on('error', () => {
+            client.destroy()
+            upstream.destroy()
+          })
+        }
+        client.pipe(upstream).pipe(client)
+      })
+      s.once('error', reject)
+      s.listen(port, '127.0.0.1', () => {
+        server = s
+        resolve((s.address() as AddressInfo).port)
+      })
+    })
+  const stopListening = () =>
+    new Promise<void>((resolve) => {
+      const s = server
+      server = undefined
+      for (const sock of sockets) sock.destroy()
+      if (!s) return resolve()
+      s.close(() => resolve())
+    })
+  const port = await listen(0)
+  return {
+    port,
+    url: `http://127.0.0.1:${port}/`,
+    cut: stopListening,
+    restore: async () => {
+      await listen(port)
+    },
+    close: stopListening,
   }
 }

@@ -184,6 +184,14 @@ export class Redialer {
     return () => this.#statusFns.delete(fn)
   }
 
+  /**
+   * Dials at once if it is waiting out a backoff (e.g. the device just came back online);
+   * does nothing while connecting or connected.
+   */
+  retryNow(): void {
+    if (this.#status.state === 'waiting') this.#wake?.()
+  }
+
   /** Stops dialling and closes the connection; resolves once everything has ended. */
   stop(): Promise<void> {
     this.#abort.abort()

@@ -184,3 +184,22 @@ test('aborting the signal ends a Redialer that is waiting, and one that is conne
     await server.close()
   }
 })
+
+test('retryNow dials at once instead of waiting out the backoff', async () => {
+  const redialer = new Redialer(`ws://127.0.0.1:${await closedPort()}/murmur`, {
+    WebSocket: NodeWebSocket,
+    minDelayMs: 60_000,
+    onChannel: () => assert.fail('nothing listens there'),
+  })
+  try {
+    await statusWhere(redialer, (s) => s.state === 'waiting' && s.attempts === 1)
+    redialer.retryNow()
+    await within(
+      5000,
+      'a second attempt long before the minute of backoff',
+      statusWhere(redialer, (s) => s.attempts === 2),
+    )
+  } finally {
+    await redialer.stop()
+  }
+})

@@ -82,7 +82,10 @@ export interface ReplicatorOptions {
   host?: HostMode
   /** Limits; each defaults as in {@link DEFAULT_LIMITS}. */
   limits?: Partial<Limits>
-  /** Feeds up to this many hops get their blobs fetched automatically (default 1); `false`: never. */
+  /**
+   * Feeds up to this many hops, and hosted feeds, get their blobs fetched automatically
+   * (default 1); `false`: never.
+   */
   blobHops?: number | false
   /** The sha-256 used to check message ids and blobs (Node passes its native one). */
   sha256?: Sha256
@@ -521,7 +524,8 @@ export class Replicator {
         void this.#schedule()
       }
     }
-    if (this.#blobHops !== false && w.dist <= this.#blobHops) {
+    // A hosted feed's images are part of what is hosted: its author's browser may be gone.
+    if (this.#blobHops !== false && (w.dist <= this.#blobHops || (w.hosted && this.#hostingOpen))) {
       const cids = blobLinks(msg)
       if (cids.length > 0) void this.#blobs.autoWant(cids).catch(() => {})
     }

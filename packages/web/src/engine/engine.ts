@@ -85,10 +85,13 @@ export class Engine implements EngineApi {
   #checkingHead = false
   #checkAgain = false
   #closed = false
+  readonly #offOnline: () => void
 
   private constructor(platform: EnginePlatform, settings: Settings) {
     this.#platform = platform
     this.#settings = settings
+    // Back online: dial now instead of waiting out the backoff.
+    this.#offOnline = platform.onOnline?.(() => this.#session?.network.retryNow()) ?? (() => undefined)
   }
 
   /**
@@ -112,6 +115,7 @@ export class Engine implements EngineApi {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#offOnline()
     this.#listeners.clear()
     const s = this.#session
     this.#session = undefined

@@ -21,6 +21,9 @@ import type { EnginePlatform } from './platform.js'
  */
 export const FAR_FEED_TAIL = 100
 
+/** The longest wait between two dials of a peer (ms). */
+export const RETRY_MAX_MS = 10_000
+
 /**
  * The one place the replicator's options are built. A browser keeps all of the feeds it
  * follows (and its own) and only the newest {@link FAR_FEED_TAIL} messages of 2-hop feeds
@@ -129,6 +132,11 @@ export class Network {
     }
   }
 
+  /** Dials every peer that is waiting out a backoff at once (the device came back online). */
+  retryNow(): void {
+    for (const dialer of this.#dialers.values()) dialer.retryNow()
+  }
+
   /** Dials exactly `urls`: starts dialers for new ones, stops the others (one change at a time). */
   setPeers(urls: readonly string[]): Promise<void> {
     const run = this.#peersChange.then(() => this.#setPeers(urls))
@@ -151,6 +159,8 @@ export class Network {
       if (this.#closed) return
       const dialer = new Redialer(url, {
         onChannel: (channel) => this.#attach(url, channel),
+        // A browser's peers are few and cheap to retry; a person waiting should not wait long.
+        maxDelayMs: RETRY_MAX_MS,
         ...(this.#opts.platform.WebSocket ? { WebSocket: this.#opts.platform.WebSocket } : {}),
       })
       dialer.onStatus(() => this.#opts.onEvent({ type: 'dialer' }))

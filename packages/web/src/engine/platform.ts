@@ -26,6 +26,8 @@ export interface EnginePlatform {
   readonly WebSocket?: WebSocketConstructor
   /** `navigator.storage`, where there is one (a worker may lack `persist`). */
   readonly storage?: Partial<Pick<StorageManager, 'persist' | 'persisted'>>
+  /** Calls `fn` whenever the device comes back online; returns the function that stops it. */
+  readonly onOnline?: (fn: () => void) => () => void
 }
 
 /** Options of {@link browserPlatform}. */
@@ -49,5 +51,9 @@ export async function browserPlatform(opts: BrowserPlatformOptions = {}): Promis
     origin: opts.origin ?? globalThis.location.origin,
     fetch: (url, init) => globalThis.fetch(url, init),
     storage: globalThis.navigator?.storage,
+    onOnline: (fn) => {
+      globalThis.addEventListener('online', fn)
+      return () => globalThis.removeEventListener('online', fn)
+    },
   }
 }
