@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: every benchmark, printed as a table and written to bench/out/results.json.
- * Options: --quick (a tenth of the messages, for a smoke run); --only=store or --only=sync.
+ * Options: --quick (a tenth of the messages, for a smoke run); --only=store, --only=sync or
+ * --only=web.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
-import { availableParallelism } from 'node:os'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSodiumEd25519 } from '@murmur/core/sodium'
@@ -11,6 +12,7 @@ import { createSodiumPool } from '@murmur/core/sodium-pool'
 import { measureVerifyRates, rawVerifyRate } from './ed25519.js'
 import { benchStore } from './store.js'
 import { benchSync } from './sync.js'
+import { appSize, benchWebSync } from './web.js'
 
 const quick = process.argv.includes('--quick')
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
@@ -20,14 +22,28 @@ const rates = await measureVerifyRates()
 const rawBefore = await rawVerifyRate()
 const pool = createSodiumPool()
 const store =
-  only === 'sync'
+  only !== undefined && only !== 'store'
     ? undefined
     : await benchStore({ single: createSodiumEd25519(), pool }, { authors: 1000, perAuthor: quick ? 10 : 100 })
 await pool.close?.()
 const sync =
-  only === 'store'
+  only !== undefined && only !== 'sync'
     ? undefined
     : await benchSync({ authors: 1000, perAuthor: quick ? 10 : 100, posts: quick ? 200 : 1000 })
+let web: { sync: Awaited<ReturnType<typeof benchWebSync>>; size: Awaited<ReturnType<typeof appSize>> } | undefined
+if (only === undefined || only === 'web') {
+  const dir = await mkdtemp(join(tmpdir(), 'murmur-bench-web-'))
+  try {
+    const sync = await benchWebSync(createSodiumEd25519(), dir, {
+      authors: 100,
+      perAuthor: quick ? 10 : 100,
+      log: (l) => console.log(l),
+    })
+    web = { sync, size: await appSize() }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
 // The yardstick: the best raw single-core rate seen before and after (the machine is shared).
 const raw = Math.max(rawBefore, await rawVerifyRate())
 
@@ -81,8 +97,20 @@ if (sync) {
   console.log(`  two peers in one process, ws loopback: ${ms(sync.latency.loopbackPair)}`)
 }
 
+if (web) {
+  const { sync: ws, size } = web
+  console.log(
+    `\n## web: a fresh Chromium context syncs ${ws.messages} messages from ${ws.authors} authors into IndexedDB`,
+  )
+  console.log(`sync, peer added to all held: ${ws.syncPerSec}/s (target >= 2000/s) in ${ws.syncSeconds} s`)
+  console.log(`timeline shows the newest post after ${ws.newestShownSeconds} s`)
+  console.log(`app JavaScript, gzipped: ${(size.gzip / 1000).toFixed(1)} KB (target <= 150 KB)`)
+  for (const f of size.files)
+    console.log(`  ${f.path.padEnd(36)} ${(f.gzip / 1000).toFixed(1)} KB (${(f.raw / 1000).toFixed(1)} KB minified)`)
+}
+
 await mkdir(out, { recursive: true })
 await writeFile(
   join(out, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), quick, rawVerifyPerSec: raw, rates, store, sync }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, rawVerifyPerSec: raw, rates, store, sync, web }, null, 2)}\n`,
 )
