@@ -70,6 +70,46 @@ async function buildServiceWorker(config: ResolvedConfig, listSha256: string): P
   return chunks[0].code
 }
 
+/**
+ * Modules of the browser build swapped for smaller ones, each only for the importers it is
+ * proven safe for (what `resolve.alias` does, scoped by importer); any other importer of them
+ * fails the build, so a new dependency never gets a stub it was not checked against.
+ * - `sodium-universal` (sodium-javascript in browsers: ~100 KB of the worker, and WebAssembly the
+ *   CSP would have to allow) becomes src/sodium-browser.ts for noise-handshake, which needs only
+ *   ChaCha20-Poly1305 and BLAKE2b (test/sodium-browser.test.ts compares them with sodium-native).
+ * - `buffer` (the ~27 KB polyfill) becomes nothing for abstract-level and level-transcoder, which
+ *   use it only for encodings the app never opens a store with (see src/no-buffer.cjs).
+ */
+const SUBSTITUTES: readonly { id: string; by: string; importers: RegExp }[] = [
+  {
+    id: 'sodium-universal',
+    by: join(ROOT, 'src', 'sodium-browser.ts'),
+    importers: /[\\/]node_modules[\\/]noise-handshake[\\/]/,
+  },
+  {
+    id: 'buffer',
+    by: join(ROOT, 'src', 'no-buffer.cjs'),
+    importers: /[\\/]node_modules[\\/](abstract-level|level-transcoder)[\\/]/,
+  },
+]
+
+/** Resolves the {@link SUBSTITUTES}; in `plugins` and `worker.plugins` both. */
+function substitutes(): Plugin {
+  return {
+    name: 'murmur:substitutes',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      const swap = SUBSTITUTES.find((s) => s.id === source)
+      if (swap === undefined) return null
+      if (importer !== undefined && swap.importers.test(importer)) return swap.by
+      return this.error(
+        `${importer ?? 'an entry'} imports '${source}', which this build swaps for ${relative(ROOT, swap.by)} ` +
+          `only where that is known to be safe (${swap.importers}): check it, then allow it in vite.config.ts`,
+      )
+    },
+  }
+}
+
 /** Writes sw.js and app-files.json once the app's files are in the output folder. */
 function appFiles(): Plugin {
   let config: ResolvedConfig
@@ -113,6 +153,6 @@ export default defineConfig({
     assetsInlineLimit: 0,
     reportCompressedSize: false,
   },
-  worker: { format: 'es' },
-  plugins: [appFiles()],
+  worker: { format: 'es', plugins: () => [substitutes()] },
+  plugins: [substitutes(), appFiles()],
 })

@@ -279,9 +279,9 @@ test('every response carries the app CSP', async () => {
       assert.equal(r.headers['x-content-type-options'], 'nosniff')
       assert.equal(r.headers['referrer-policy'], 'no-referrer')
     }
-    // WebAssembly may compile; JavaScript eval and inline code may not.
-    assert.match(APP_CSP, /script-src 'self' 'wasm-unsafe-eval';/)
-    assert.doesNotMatch(APP_CSP, /'unsafe-inline'|'unsafe-eval'/)
+    // Scripts only from the origin: no inline code, no eval, no WebAssembly compilation.
+    assert.match(APP_CSP, /script-src 'self';/)
+    assert.doesNotMatch(APP_CSP, /'unsafe-inline'|'unsafe-eval'|'wasm-unsafe-eval'/)
   } finally {
     await s.close()
     await dir.remove()

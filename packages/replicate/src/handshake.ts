@@ -18,7 +18,6 @@
  */
 import { defaultSha256, equalBytes, type FeedId, isCanonicalEncoding, isSmallOrderEncoding, utf8 } from '@murmur/core'
 import Noise from 'noise-handshake'
-import sodium from 'sodium-universal'
 import curve from './curve.js'
 import { ABORT, decodeHello, encodeHello, FEATURES, helloFeatures, PROTOCOL_VERSION } from './frames.js'
 
@@ -101,9 +100,9 @@ export class Handshake {
   constructor(opts: HandshakeOptions) {
     if (opts.seed.length !== 32) throw new RangeError('an identity seed is 32 bytes')
     if (opts.networkKey.length !== 32) throw new RangeError('a network key is 32 bytes')
-    const publicKey = new Uint8Array(32)
-    const secretKey = new Uint8Array(64)
-    sodium.crypto_sign_seed_keypair(publicKey, secretKey, opts.seed)
+    // The ed25519 keypair of the seed as libsodium's crypto_sign_seed_keypair gives it (secret
+    // key = seed ‖ public key), computed by the curve so no libsodium reaches the browser bundle.
+    const { publicKey, secretKey } = curve.generateKeyPair(opts.seed)
     this.#initiator = opts.initiator
     this.#expected = opts.expectedRemote
     this.#hello = encodeHello(opts.features ?? FEATURES)

@@ -1,8 +1,8 @@
 /**
- * Types of the CommonJS packages the handshake uses, which ship none: only what this package
+ * Types of the CommonJS package the handshake uses, which ships none: only what this package
  * calls. noise-handshake (Holepunch) runs the Noise state machine (its Diffie-Hellman is
- * ./curve.ts); sodium-universal is libsodium (sodium-native in Node, sodium-javascript in
- * browsers through its `browser` field).
+ * ./curve.ts); its hashing and sealing come from sodium-universal (sodium-native in Node; the
+ * web app's build swaps in @murmur/web's sodium-browser.ts).
  */
 
 declare module 'noise-handshake' {
@@ -36,12 +36,4 @@ declare module 'noise-handshake/cipher.js' {
     nonce: number
   }
   export = CipherState
-}
-
-declare module 'sodium-universal' {
-  const sodium: {
-    crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void
-    sodium_memzero(buf: Uint8Array): void
-  }
-  export = sodium
 }

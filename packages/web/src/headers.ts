@@ -8,13 +8,12 @@
  * The app's Content-Security-Policy. No inline script or style anywhere (the build emits none),
  * user images only as `blob:` (data: for the app's own small images), connections to the origin
  * and to other peers' WebSockets, nothing framed, no plugins, no forms posting anywhere.
- * `'wasm-unsafe-eval'` lets the page compile WebAssembly (the handshake's crypto, through
- * sodium-javascript, compiles small wasm hashes) and nothing else: JavaScript `eval`,
- * `new Function` and string timers stay blocked.
+ * No `eval` of any kind: JavaScript `eval`, `new Function`, string timers and WebAssembly
+ * compilation are all blocked (the handshake's crypto is plain JavaScript, src/sodium-browser.ts).
  */
 export const APP_CSP = [
   "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
+  "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' blob: data:",
   "connect-src 'self' ws: wss:",
