@@ -68,9 +68,12 @@ export {
   checkContent,
   isKnownType,
   isPlainObject,
+  isReleasePath,
   type KnownContent,
   LIMITS,
   type PeerContent,
   type PostContent,
+  type ReleaseContent,
+  type ReleaseFile,
   type VoteContent,
 } from './schema.js'

@@ -54,6 +54,37 @@ export interface PeerContent {
   addresses: string[]
 }
 
+/** One file of a release: where the app finds it, the blob that holds its bytes, and how to serve it. */
+export interface ReleaseFile {
+  /** Relative `/`-separated path, e.g. `assets/index-1a2b.js` (see {@link isReleasePath}). */
+  path: string
+  /** The file's bytes as a raw blob (so its sha-256 is in the release). */
+  link: CID
+  size: number
+  /** Its MIME type, sent as Content-Type when the app is served, e.g. `text/html; charset=utf-8`. */
+  type: string
+}
+
+/**
+ * `release`: a signed version of an app, its files as blobs. A service worker serves the files
+ * it lists after checking each against its link, so the bytes that run are the bytes the author
+ * signed; `prev` chains an author's releases of one app, newest first.
+ */
+export interface ReleaseContent {
+  /** A short app name, e.g. `murmur-web`: releases of one app by one author form one chain. */
+  app: string
+  /** Semver-ish, e.g. `1.2.0` or `2026.11.25+3f2a9c1d`: shown to people, never used for ordering. */
+  version: string
+  files: ReleaseFile[]
+  /** The path of the page that starts the app, e.g. `index.html`; one of `files`. */
+  entry: string
+  /** The path of the service worker script, e.g. `sw.js`; one of `files`, so its hash is signed too. */
+  worker?: string
+  notes?: string
+  /** The id of this author's previous release of the same app. */
+  prev?: CID
+}
+
 /** Content of each known type. */
 export interface KnownContent {
   post: PostContent
@@ -61,6 +92,7 @@ export interface KnownContent {
   about: AboutContent
   vote: VoteContent
   peer: PeerContent
+  release: ReleaseContent
 }
 
 /** Limits on content fields (the 8 KiB message limit bounds the rest). */
@@ -73,6 +105,12 @@ export const LIMITS = {
   altLength: 1500,
   addressesPerPeer: 16,
   addressLength: 256,
+  /** Never what binds: 8 KiB holds ~60 files with Vite-like names, 14 with the longest paths, types and notes. */
+  filesPerRelease: 128,
+  releasePathLength: 200,
+  mimeTypeLength: 100,
+  versionLength: 64,
+  notesLength: 2000,
 } as const
 
 type Obj = Record<string, unknown>
@@ -84,6 +122,53 @@ const isStr = (v: unknown, max = Number.POSITIVE_INFINITY): v is string => typeo
 const opt = (o: Obj, key: string, check: (v: unknown) => boolean): boolean => !(key in o) || check(o[key])
 const isArrayOf = (v: unknown, max: number, check: (x: unknown) => boolean): boolean =>
   Array.isArray(v) && v.length <= max && v.every(check)
+
+// An app name is an identifier (releases of one app are matched on it exactly): lowercase.
+const APP_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+// Semver's characters (1.2.3-beta.1+build.5), and nothing a terminal or a page could trip on.
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+-]*$/
+// A path segment: characters that mean the same in a file name and a URL path, with no escaping;
+// no leading dot, so no `.`, `..` or dot-files (which peers never serve).
+const PATH_SEGMENT = /^[A-Za-z0-9_~@+,=-][A-Za-z0-9._~@+,=-]*$/
+// type/subtype with optional parameters, e.g. `text/html; charset=utf-8`: safe in a header.
+const MIME = /^[\w.+-]+\/[\w.+-]+(; ?[\w.+-]+=[\w.+-]+)*$/
+
+/**
+ * True when `path` may name a file of a release: relative, `/`-separated, at most
+ * {@link LIMITS.releasePathLength} characters, each segment non-empty, not starting with a dot
+ * (so no `..`, and no dot-files) and made of letters, digits and `._~@+,=-` only, so the path is
+ * the same in a folder and in a URL.
+ */
+export function isReleasePath(path: unknown): path is string {
+  return isStr(path, LIMITS.releasePathLength) && path.split('/').every((s) => PATH_SEGMENT.test(s))
+}
+
+function isReleaseFile(v: unknown): boolean {
+  if (!isPlainObject(v)) return false
+  return (
+    isReleasePath(v.path) &&
+    isBlobLink(v.link) &&
+    Number.isSafeInteger(v.size) &&
+    (v.size as number) >= 0 &&
+    isStr(v.type, LIMITS.mimeTypeLength) &&
+    MIME.test(v.type)
+  )
+}
+
+function checkReleaseFiles(files: ReleaseFile[]): string | undefined {
+  const paths = new Set<string>()
+  for (const f of files) {
+    if (paths.has(f.path)) return `release.files lists ${f.path} twice`
+    paths.add(f.path)
+  }
+  // A path cannot be a file and a folder at once (`a` and `a/b`): no folder could hold both.
+  for (const p of paths) {
+    for (let i = p.indexOf('/'); i > 0; i = p.indexOf('/', i + 1)) {
+      if (paths.has(p.slice(0, i))) return `release.files has ${p.slice(0, i)} as a file and as a folder`
+    }
+  }
+  return undefined
+}
 
 function isBlobRef(v: unknown): boolean {
   if (!isPlainObject(v)) return false
@@ -132,6 +217,22 @@ const checks: { [T in keyof KnownContent]: (c: Obj) => string | undefined } = {
   peer(c) {
     const ok = isArrayOf(c.addresses, LIMITS.addressesPerPeer, (a) => isStr(a, LIMITS.addressLength))
     return ok ? undefined : 'peer.addresses must be a short list of addresses'
+  },
+  release(c) {
+    if (!isStr(c.app) || !APP_NAME.test(c.app)) return 'release.app must be a short lowercase name'
+    if (!isStr(c.version, LIMITS.versionLength) || !VERSION.test(c.version))
+      return 'release.version must be a short version such as 1.2.0'
+    if (!isArrayOf(c.files, LIMITS.filesPerRelease, isReleaseFile) || (c.files as unknown[]).length === 0) {
+      return 'release.files must be a non-empty list of files (path, blob link, size, MIME type)'
+    }
+    const files = checkReleaseFiles(c.files as ReleaseFile[])
+    if (files !== undefined) return files
+    const listed = (p: unknown) => (c.files as ReleaseFile[]).some((f) => f.path === p)
+    if (!listed(c.entry)) return 'release.entry must be the path of one of its files'
+    if (!opt(c, 'worker', listed)) return 'release.worker must be the path of one of its files'
+    if (!opt(c, 'notes', (v) => isStr(v, LIMITS.notesLength))) return 'release.notes is too long'
+    if (!opt(c, 'prev', isMsgLink)) return 'release.prev must be a message link'
+    return undefined
   },
 }
 

@@ -532,13 +532,14 @@ export class Replicator {
   }
 }
 
-/** The blobs a message refers to: post `blobs[].link` and about `image`. */
+/** The blobs a message refers to: post `blobs[].link`, about `image` and release `files[].link`. */
 export function blobLinks(msg: Msg): CID[] {
   const c = msg.value.content
   if (c instanceof Uint8Array) return []
   const out: CID[] = []
-  if (msg.value.type === 'post' && Array.isArray(c.blobs)) {
-    for (const b of c.blobs as { link?: unknown }[]) if (isMurmurCid(b?.link, RAW)) out.push(b.link)
+  const refs = msg.value.type === 'post' ? c.blobs : msg.value.type === 'release' ? c.files : undefined
+  if (Array.isArray(refs)) {
+    for (const b of refs as { link?: unknown }[]) if (isMurmurCid(b?.link, RAW)) out.push(b.link)
   }
   if (msg.value.type === 'about' && isMurmurCid(c.image, RAW)) out.push(c.image)
   return out
