@@ -1,7 +1,7 @@
 /**
  * @murmur/net — transports for replication. This entry is browser-safe: a WebSocket as a
  * channel, a dialler and a redialer with backoff. The Node listener and dialler are in
- * `@murmur/net/node`.
+ * `@murmur/net/node`; finding feeds' holders through the BitTorrent DHT (Node) in `@murmur/net/dht`.
  */
 export {
   type DialOptions,

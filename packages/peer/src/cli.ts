@@ -37,11 +37,12 @@ function help(): string {
     ['whoami', 'print your id'],
     ...[...COMMANDS.values(), ...NETWORK_COMMANDS.values()].map((c): [string, string] => [c.usage, c.summary]),
   ]
-  const w = Math.max(...rows.map(([u]) => u.length))
+  // A usage too long for the column gets its summary on the next line.
+  const w = Math.min(40, Math.max(...rows.map(([u]) => u.length)))
   return [
     'usage: murmur COMMAND [ARGS] [--data DIR] [--json]',
     '',
-    ...rows.map(([u, s]) => `  ${u.padEnd(w)}  ${s}`),
+    ...rows.map(([u, s]) => (u.length <= w ? `  ${u.padEnd(w)}  ${s}` : `  ${u}\n  ${''.padEnd(w)}  ${s}`)),
     '',
     `--data DIR  the data folder (default ${defaultDataDir()})`,
     '--json      output for programs',
@@ -121,10 +122,11 @@ export async function main(argv: string[]): Promise<number> {
     } catch (err) {
       if (!(err instanceof CliError && err.exitCode === EXIT.locked)) throw err
       // A running `serve` holds the folder: ask it to run the command.
-      result = await callControl(dataPaths(input.data).socket, cmd.name, {
-        positionals: input.positionals,
-        values: input.values,
-      })
+      result = await callControl(
+        dataPaths(input.data).socket,
+        cmd.name,
+        cmd.forward?.(input) ?? { positionals: input.positionals, values: input.values },
+      )
     }
     out.print(result, cmd.text(result as never))
     return EXIT.ok

@@ -18,6 +18,7 @@ import {
   parseCid,
   parseFeedId,
 } from '@murmur/core'
+import { release } from './commands/release.js'
 import { CliError, EXIT } from './errors.js'
 import type { Local } from './local.js'
 import { clean, indent, jsonSafe, msgJson, when } from './render.js'
@@ -42,6 +43,8 @@ export interface Command {
   readonly positionals: readonly [min: number, max: number]
   run(local: Local, input: Input, live?: Live): Promise<unknown>
   text(result: never): string
+  /** The arguments as a running `serve` must get them (e.g. paths made absolute: its working folder differs). */
+  forward?(input: Input): Input
 }
 
 function feedArg(text: string | undefined, what = 'ID'): FeedId {
@@ -312,6 +315,16 @@ const status: Command = {
     }[]
     rejected?: Record<string, number>
     dialing?: { url: string; state: string; lastError?: string }[]
+    dht?: {
+      port: number
+      nodes: number
+      bootstrap: number
+      announced: number
+      lookups: number
+      found: number
+      connections: string[]
+      lastError?: string
+    }
   }) => {
     const rejected = Object.entries(r.rejected ?? {}).filter(([, n]) => n > 0)
     return [
@@ -328,6 +341,13 @@ const status: Command = {
           }`,
       ),
       ...(r.dialing ?? []).map((d) => `  dialing ${d.url}: ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`),
+      ...(r.dht
+        ? [
+            `dht       udp port ${r.dht.port}, ${plural(r.dht.nodes, 'node')}, ${plural(r.dht.announced, 'feed')} announced, ${plural(r.dht.lookups, 'lookup')}, ${plural(r.dht.found, 'address', 'addresses')} found`,
+            ...r.dht.connections.map((url) => `  dht peer ${url}`),
+            ...(r.dht.lastError ? [`  last error: ${r.dht.lastError}`] : []),
+          ]
+        : []),
       ...(r.serving
         ? [`rejected  ${rejected.length === 0 ? 'nothing' : rejected.map(([k, n]) => `${k} ${n}`).join(', ')}`]
         : []),
@@ -336,8 +356,8 @@ const status: Command = {
 }
 
 /** "1 message", "2 messages". */
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`
+function plural(n: number, word: string, words = `${word}s`): string {
+  return `${n} ${n === 1 ? word : words}`
 }
 
 /** The store commands, by name. */
@@ -355,6 +375,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
     feed,
     thread,
     log,
+    release,
     status,
   ].map((c) => [c.name, c]),
 )

@@ -7,17 +7,20 @@
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttp, type Server } from 'node:http'
 import { createServer as createHttps } from 'node:https'
+import { resolve as resolvePath } from 'node:path'
 import { formatFeedId } from '@murmur/core'
 import { Redialer } from '@murmur/net'
 import { type Listener, listen, NodeWebSocket, nodeDial } from '@murmur/net/node'
 import { type HostMode, Replicator } from '@murmur/replicate'
 import type { Command, Input } from './commands.js'
 import { serveControl } from './control.js'
+import { DHT_OPTIONS, DHT_USAGE, dhtConfig, type ServeDht, startDht } from './dht.js'
 import { CliError, EXIT } from './errors.js'
 import { openLocal } from './local.js'
 import { dataPaths } from './paths.js'
 import { progressBar } from './progress.js'
-import { siteHandler } from './site.js'
+import { publishServedApp } from './release.js'
+import { defaultAppDir, siteHandler } from './site.js'
 
 type Out = { json: boolean; print(r: unknown, t: string): void }
 
@@ -73,8 +76,7 @@ function urlArg(text: string): string {
 
 const serve: NetworkCommand = {
   name: 'serve',
-  usage:
-    'serve [--port N] [--listen ADDR] [--peer URL ...] [--tls-cert F --tls-key F] [--host peers|follows] [--hops N]',
+  usage: `serve [--port N] [--listen ADDR] [--peer URL ...] [--tls-cert F --tls-key F] [--host peers|follows] [--hops N] [--app DIR] ${DHT_USAGE}`,
   summary: 'stay online: serve the web app, replicate over WebSocket, keep connections to peers',
   options: {
     port: { type: 'string' },
@@ -86,10 +88,13 @@ const serve: NetworkCommand = {
     hops: { type: 'string' },
     'max-hosted': { type: 'string' },
     'max-hosted-mb': { type: 'string' },
+    app: { type: 'string' },
+    ...DHT_OPTIONS,
   },
   positionals: [0, 0],
   async main(input, out) {
     const v = input.values
+    const appDir = typeof v.app === 'string' ? resolvePath(v.app) : defaultAppDir()
     const port = portArg(v.port)
     const bind = typeof v.listen === 'string' ? v.listen : '127.0.0.1'
     const host = (v.host ?? 'peers') as string
@@ -100,6 +105,7 @@ const serve: NetworkCommand = {
     if (v['max-hosted-mb'] !== undefined)
       limits.maxHostedBytes = countArg(v['max-hosted-mb'], 'max-hosted-mb') * 1048576
     const peers = ((v.peer as string[] | undefined) ?? []).map(urlArg)
+    const dhtConf = dhtConfig(v, bind)
     const cert = v['tls-cert']
     const key = v['tls-key']
     if ((cert === undefined) !== (key === undefined))
@@ -123,6 +129,7 @@ const serve: NetworkCommand = {
       ...(hops === undefined ? {} : { hops }),
     })
     const redialers = new Map<string, Redialer>()
+    let dht: ServeDht | undefined
     const live = {
       status: () => ({
         ...replicator.status(),
@@ -131,6 +138,7 @@ const serve: NetworkCommand = {
           ...r.status,
           lastError: r.status.lastError?.message,
         })),
+        ...(dht ? { dht: dht.status() } : {}),
       }),
     }
     let server: Server
@@ -140,7 +148,7 @@ const serve: NetworkCommand = {
       await local.close()
       throw new CliError(`cannot use the TLS certificate: ${(err as Error).message}`, EXIT.usage)
     }
-    server.on('request', siteHandler({ id: local.keys.publicKey, tls: tls !== undefined }))
+    server.on('request', siteHandler({ id: local.keys.publicKey, tls: tls !== undefined, appDir }))
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
@@ -157,6 +165,16 @@ const serve: NetworkCommand = {
       )
     }
     const boundPort = (server.address() as { port: number }).port
+    if (dhtConf) {
+      try {
+        dht = await startDht(dhtConf, replicator, boundPort)
+      } catch (err) {
+        await replicator.close()
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+        await local.close()
+        throw err
+      }
+    }
     const listener: Listener = await listen({
       server,
       path: '/murmur',
@@ -175,6 +193,7 @@ const serve: NetworkCommand = {
         }),
       )
     }
+    await publishServedApp(local, appDir, input.json ? () => {} : (line) => process.stdout.write(`${line}\n`))
     const stopControl = await serveControl(dataPaths(input.data).socket, local, live)
     const stopLog = input.json ? () => undefined : logEvents(replicator)
     const shown = bind === '0.0.0.0' || bind === '::' ? 'localhost' : bind.includes(':') ? `[${bind}]` : bind
@@ -184,8 +203,8 @@ const serve: NetworkCommand = {
     const open = !tls && LOOPBACK.has(bind) ? `http://localhost:${boundPort}/` : url
     const id = formatFeedId(local.keys.publicKey)
     out.print(
-      { url, id, port: boundPort, ws: `${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur` },
-      `murmur is serving ${open} (open it in a web browser)\nid   ${id}\npeer ${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur\nCtrl-C stops it.`,
+      { url, id, port: boundPort, ws: `${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur`, dhtPort: dht?.port },
+      `murmur is serving ${open} (open it in a web browser)\nid   ${id}\npeer ${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur${dht ? `\ndht  udp ${dhtConf?.host}:${dht.port}` : ''}\nCtrl-C stops it.`,
     )
 
     // Ctrl-C often arrives twice (the terminal signals the whole process group, and `npm start`
@@ -202,6 +221,7 @@ const serve: NetworkCommand = {
     if (!input.json) process.stdout.write('stopping…\n')
     stopLog()
     await Promise.all([...redialers.values()].map((r) => r.stop()))
+    await dht?.stop()
     await listener.close()
     await replicator.close()
     await new Promise<void>((resolve) => {

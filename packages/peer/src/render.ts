@@ -29,9 +29,13 @@ export function msgJson(msg: Msg): Record<string, unknown> {
   }
 }
 
-/** A date for people: ISO-like, to the minute, in local time. */
+/**
+ * A date for people: ISO-like, to the minute, in local time. A claimed time past what a Date
+ * holds (core takes any safe integer, a Date ends in year 275760) is written as the number.
+ */
 export function when(ts: number): string {
   const d = new Date(ts)
+  if (Number.isNaN(d.getTime())) return `ts ${ts} (no such date)`
   const pad = (n: number) => String(n).padStart(2, '0')
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`
 }

@@ -35,7 +35,11 @@ test('Chromium replicates with a real murmur serve: pulls its posts, and its own
   try {
     const { id: serveId } = await murmurJson<{ id: string }>(['init', '--data', data.dir])
     for (const text of POSTS) await murmurJson(['post', text, '--data', data.dir])
-    const serve = await start(['serve', '--port', '0', '--json', '--data', data.dir], /"ws": "(ws:\/\/[^"]+)"/)
+    // --app names no folder: no app release on the serving peer's feed, which then holds only the posts.
+    const serve = await start(
+      ['serve', '--port', '0', '--json', '--app', path.join(data.dir, 'no-app'), '--data', data.dir],
+      /"ws": "(ws:\/\/[^"]+)"/,
+    )
     try {
       const size = await bundleSize(ENTRY, BUNDLE)
       t.diagnostic(`entry bundle, minified: ${size.raw} bytes, gzipped: ${size.gzip} bytes`)

@@ -57,9 +57,13 @@ export function start(
   args: string[],
   ready: RegExp,
   timeoutMs = 30_000,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ child: ChildProcess; output: () => string; match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    })
     let out = ''
     let err = ''
     const timer = setTimeout(() => {

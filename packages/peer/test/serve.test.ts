@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { murmur, murmurJson, start, stop, tempData } from './helpers.js'
 
@@ -18,11 +19,18 @@ test('two serve processes replicate live; commands reach a running peer; the fol
   const b = await tempData()
   const { id: aId } = await murmurJson<{ id: string }>(['init', '--data', a.dir])
   await murmurJson(['init', '--data', b.dir])
-  const A = await start(['serve', '--port', '0', '--json', '--data', a.dir], /"ws": "(ws:\/\/[^"]+)"/)
+  // --app names no folder: these peers publish no app release, so their feeds hold only what the tests write.
+  const A = await start(
+    ['serve', '--port', '0', '--json', '--app', join(a.dir, 'no-app'), '--data', a.dir],
+    /"ws": "(ws:\/\/[^"]+)"/,
+  )
   try {
     const aUrl = A.match[1] as string
     await murmurJson(['follow', aId, '--name', 'Alice', '--data', b.dir])
-    const B = await start(['serve', '--port', '0', '--peer', aUrl, '--data', b.dir], /murmur is serving/)
+    const B = await start(
+      ['serve', '--port', '0', '--peer', aUrl, '--app', join(b.dir, 'no-app'), '--data', b.dir],
+      /murmur is serving/,
+    )
     try {
       // A second serve on the same folder is refused, not corrupted.
       const second = await murmur(['serve', '--port', '0', '--data', a.dir])
@@ -63,7 +71,10 @@ test('sync catches up once from a serving peer, with progress, then exits', asyn
   const { id: aId } = await murmurJson<{ id: string }>(['init', '--data', a.dir])
   await murmurJson(['init', '--data', b.dir])
   for (let i = 0; i < 5; i++) await murmurJson(['post', `post ${i}`, '--data', a.dir])
-  const A = await start(['serve', '--port', '0', '--json', '--data', a.dir], /"url": "(http:\/\/[^"]+)"/)
+  const A = await start(
+    ['serve', '--port', '0', '--json', '--app', join(a.dir, 'no-app'), '--data', a.dir],
+    /"url": "(http:\/\/[^"]+)"/,
+  )
   try {
     await murmurJson(['follow', aId, '--data', b.dir])
     // The page URL works as well as the ws:// one.

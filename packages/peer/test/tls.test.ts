@@ -39,7 +39,20 @@ test('serve speaks HTTPS and WSS with --tls-cert/--tls-key; sync reaches it over
     await murmurJson(['init', '--data', b.dir])
     await murmurJson(['post', 'over tls', '--data', a.dir])
     const A = await start(
-      ['serve', '--port', '0', '--json', '--tls-cert', cert, '--tls-key', key, '--data', a.dir],
+      [
+        'serve',
+        '--port',
+        '0',
+        '--json',
+        '--tls-cert',
+        cert,
+        '--tls-key',
+        key,
+        '--app',
+        join(a.dir, 'no-app'),
+        '--data',
+        a.dir,
+      ],
       /"ws": "(wss:\/\/[^"]+)"/,
     )
     try {
