@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import {
   cleanName,
   fullTime,
+  isoTime,
   linkify,
   MAX_NAME_CODE_POINTS,
   relativeTime,
@@ -266,6 +267,21 @@ test('relativeTime and fullTime: a time no Date holds is empty, not an exception
     }),
   )
   assert.throws(() => relativeTime(0, NOW, { timeZone: 'Nowhere/Atlantis' }), RangeError)
+})
+
+test('isoTime: the datetime of a claimed time, undefined (not an exception) past what a Date holds', () => {
+  assert.equal(isoTime(0), '1970-01-01T00:00:00.000Z')
+  assert.equal(isoTime(8.64e15), '+275760-09-13T00:00:00.000Z')
+  // Core takes any non-negative safe integer as `ts`: Number.MAX_SAFE_INTEGER is a valid claim.
+  for (const ts of [Number.MAX_SAFE_INTEGER, 8.64e15 + 1, Number.NaN, Number.POSITIVE_INFINITY, -1e300]) {
+    assert.equal(isoTime(ts), undefined)
+  }
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (ts) => {
+      const iso = isoTime(ts)
+      assert.ok(iso === undefined || Date.parse(iso) === ts)
+    }),
+  )
 })
 
 test('relativeTime uses the time zone for the year; fullTime writes date and time', () => {

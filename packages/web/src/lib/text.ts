@@ -247,6 +247,16 @@ export function fullTime(ts: number, opts: TimeFormatOptions = {}): string {
   }).format(ts)
 }
 
+/**
+ * `ts` (epoch ms) in the ISO 8601 form a `<time datetime>` takes, or undefined for a time no
+ * Date can hold: a claimed time is any safe integer (core checks no more), and
+ * `new Date(ts).toISOString()` throws a RangeError past year 275760, which would break the
+ * render of every page that shows the post.
+ */
+export function isoTime(ts: number): string | undefined {
+  return validTime(ts) ? new Date(ts).toISOString() : undefined
+}
+
 const FEED_ID = /^@([A-Za-z0-9_-]+)\.ed25519$/
 
 /**
