@@ -30,7 +30,10 @@ function navLink(to: string, label: string, current: boolean): TemplateResult {
   return html`<li><a href=${to} aria-current=${current ? 'page' : 'false'}>${label}</a></li>`
 }
 
-/** The header; the navigation appears once there is an identity. */
+/**
+ * The header; the network indicator and the navigation appear once there is an identity (before
+ * it, the app connects to nobody, and a red "Offline" on the welcome page would only alarm).
+ */
 export function header(ctx: Ctx): TemplateResult {
   const s = ctx.store.get()
   const r = s.route
@@ -38,7 +41,7 @@ export function header(ctx: Ctx): TemplateResult {
   return html`<header class="site-header">
     <div class="bar">
       <a class="brand" href=${href.timeline}><span class="logo" aria-hidden="true">◌</span> Murmur</a>
-      ${netIndicator(s.net)}
+      ${me ? netIndicator(s.net) : nothing}
     </div>
     ${
       me

@@ -6,7 +6,7 @@ import { html, nothing, type TemplateResult } from 'lit-html'
 import { ref } from 'lit-html/directives/ref.js'
 import { repeat } from 'lit-html/directives/repeat.js'
 import type { ImageRef, PostView } from '../../api.js'
-import { fullTime, linkify, relativeTime } from '../../lib/text.js'
+import { fullTime, isoTime, linkify, relativeTime } from '../../lib/text.js'
 import type { Ctx } from '../actions.js'
 import { href } from '../router.js'
 import { statusRegion } from './common.js'
@@ -32,8 +32,9 @@ function images(ctx: Ctx, imgs: readonly ImageRef[]): TemplateResult | typeof no
 function likers(ctx: Ctx, post: PostView): TemplateResult | typeof nothing {
   const people = ctx.store.get().likers[post.id]
   if (!people) return nothing
-  return html`<div class="likers" id="likers-${post.id}">
-    <h3 class="visually-hidden">Liked by</h3>
+  // A named group, not a heading: a post sits at different heading depths (under the page's
+  // h1 on a thread, under an h2 elsewhere), and a fixed level would skip one somewhere.
+  return html`<div class="likers" id="likers-${post.id}" role="group" aria-label="Liked by">
     ${
       people.length === 0 && ctx.store.get().busy[`post:${post.id}`]
         ? html`<p class="muted">Loading…</p>`
@@ -61,7 +62,7 @@ export function postCard(ctx: Ctx, post: PostView, opts: { inThread?: boolean } 
       ${avatar(ctx.blobs, post.author)}
       <div class="who">
         <a class="author" href=${href.profile(post.author.id)}>${personName(post.author)}</a>
-        <time datetime=${new Date(post.ts).toISOString()} title=${fullTime(post.ts)}>${relativeTime(post.ts, s.now)}</time>
+        <time datetime=${isoTime(post.ts) ?? nothing} title=${fullTime(post.ts)}>${relativeTime(post.ts, s.now)}</time>
       </div>
     </header>
     ${post.root && !opts.inThread ? html`<p class="reply-note muted">Reply in a thread</p>` : nothing}
