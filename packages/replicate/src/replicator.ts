@@ -188,6 +188,7 @@ export class Replicator {
   readonly #rejected = newRejectTally()
   readonly #forks = new Map<string, ForkSeen>()
   readonly #roots = new Map<string, FeedId>()
+  #pinned: FeedId[] = []
   readonly #offAppend: () => void
   readonly #meHex: string
   #wanted = new Map<string, WantedFeed>()
@@ -285,6 +286,16 @@ export class Replicator {
     if (connection.state !== 'closed') this.#conns.add(connection)
     this.#emit({ type: 'connecting', connection })
     return connection
+  }
+
+  /**
+   * Wants `feeds` whole, as if this peer followed them (distance 1: their blobs are fetched
+   * too), without a public follow: e.g. the publishers of the app a browser runs. Replaces the
+   * previous pinned set; resolves when the want set was recomputed.
+   */
+  pin(feeds: readonly FeedId[]): Promise<void> {
+    this.#pinned = feeds.map((f) => f.slice())
+    return this.#schedule()
   }
 
   /** The want set (after any recomputation in progress). */
@@ -418,6 +429,7 @@ export class Replicator {
         hops: this.hops,
         host: this.host,
         roots: this.#roots.values(),
+        pinned: this.#pinned,
         maxHostedFeeds: this.limits.maxHostedFeeds,
         hostingOpen: this.#hostingOpen,
       })

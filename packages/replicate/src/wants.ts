@@ -7,6 +7,8 @@
  *   remote's follow graph to `hops` (learned once its feed has replicated here), nearest first,
  *   at most `maxHostedFeeds` beyond its own graph, and none once `hostingOpen` is false (the
  *   byte limit is reached);
+ * - feeds pinned by the application ({@link WantInputs.pinned}, e.g. the publishers of the app
+ *   it runs), whole and at distance 1, without a public follow;
  * - never a feed it blocks, and never a forked feed (the feed stops at the fork).
  * Recomputed from the views whenever contacts change, so it is always the current graph's.
  */
@@ -40,6 +42,8 @@ export interface WantInputs {
   readonly maxHostedFeeds: number
   /** False once hosted feeds have taken their byte limit: no hosted feed is wanted then. */
   readonly hostingOpen: boolean
+  /** Feeds wanted as if followed (distance 1), without a follow: see {@link Replicator.pin}. */
+  readonly pinned?: Iterable<FeedId>
 }
 
 /** The want set, keyed by hex feed id. */
@@ -56,6 +60,7 @@ export async function computeWants(i: WantInputs): Promise<Map<string, WantedFee
   }
   await take(toHex(me), 0, false)
   for (const [hex, dist] of await store.views.graph.hops({ from: me, max: i.hops })) await take(hex, dist, false)
+  for (const feed of i.pinned ?? []) await take(toHex(feed), Math.min(1, i.hops), false)
   if (i.host !== 'peers' || !i.hostingOpen) return out
   let hosted = 0
   for (const root of i.roots) {

@@ -305,3 +305,17 @@ test('a fork seen through a prev that does not match: the peer is asked, the pro
   assert.equal(ab.counters().forks, 1)
   await Promise.all([a.close(), b.close()])
 })
+
+test('a pinned feed replicates whole without a follow, and stops when unpinned', async () => {
+  const a = await makePeer(1)
+  const b = await makePeer(2)
+  for (let i = 0; i < 30; i++) await a.post(`release ${i}`)
+  await link(a, b)
+  assert.equal(await seqOf(b.store, a.id), 0)
+  await b.rep.pin([a.id])
+  await until(async () => (await seqOf(b.store, a.id)) === 30, 'the pinned feed to replicate')
+  assert.equal(await b.store.views.graph.isFollowing(b.id, a.id), false, 'no follow was written')
+  await b.rep.pin([])
+  assert.ok(!hexes(await b.rep.wanted()).has(toHex(a.id)), 'unpinned: no longer wanted')
+  await Promise.all([a.close(), b.close()])
+})
