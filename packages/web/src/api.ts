@@ -146,6 +146,37 @@ export interface NetworkView {
   readonly rejected: Readonly<Record<string, number>>
 }
 
+/** How the app upgrades itself: at once, after asking, or never (releases are still listed). */
+export type UpgradePolicy = 'auto' | 'ask' | 'stay'
+
+/** A release of the web app from a trusted publisher. */
+export interface ReleaseView {
+  readonly id: MsgIdText
+  readonly app: string
+  readonly version: string
+  readonly publisher: PersonRef
+  /** The publisher's claimed time. */
+  readonly ts: number
+  readonly notes?: string
+  readonly prev?: MsgIdText
+  /** Every file is verified and in this browser's cache: it can run, even offline. */
+  readonly cached: boolean
+  readonly current: boolean
+  /** Newer than the current release (its `prev` chain reaches it, or a later one of another publisher). */
+  readonly newer: boolean
+  /** The sha-256 (hex) of its service worker script, if it names one. */
+  readonly workerSha256?: string
+}
+
+/** The app's releases, newest first, and the person's choices. */
+export interface ReleasesView {
+  /** The running release; absent while the app runs what the origin first served. */
+  readonly current?: MsgIdText
+  readonly releases: readonly ReleaseView[]
+  readonly policy: UpgradePolicy
+  readonly publishers: readonly PersonRef[]
+}
+
 /** An image the UI already re-encoded (EXIF stripped, ≤ 2048 px). */
 export interface NewImage {
   readonly bytes: Uint8Array
@@ -187,6 +218,15 @@ export interface EngineApi {
 
   /** A blob's bytes: from the store, else fetched from peers; undefined when nobody has it. */
   blob(id: BlobIdText): Promise<Uint8Array | undefined>
+
+  /** The app's releases from trusted publishers, the current one, the policy and publishers. */
+  releases(): Promise<ReleasesView>
+  setUpgradePolicy(policy: UpgradePolicy): Promise<void>
+  /** Makes a cached release current (upgrade or roll back); the page reloads to run it. */
+  useRelease(id: MsgIdText): Promise<void>
+  /** Trusts `id` to publish the app (their feed then replicates, without a public follow). */
+  addPublisher(id: FeedIdText): Promise<void>
+  removePublisher(id: FeedIdText): Promise<void>
 }
 
 /** Names of the {@link EngineApi} methods. */
@@ -200,6 +240,8 @@ export type EngineEvent =
   | { readonly type: 'network' }
   /** The identity state changed (created, restored, head known, backed up). */
   | { readonly type: 'identity' }
+  /** Releases, their caches, the policy or the publishers changed. */
+  | { readonly type: 'releases' }
 
 /** Error codes the UI can act on. */
 export type EngineErrorCode =

@@ -64,6 +64,11 @@ const METHODS: Readonly<Record<EngineMethod, 'read' | 'write'>> = {
   addPeer: 'write',
   removePeer: 'write',
   blob: 'read',
+  releases: 'read',
+  setUpgradePolicy: 'write',
+  useRelease: 'write',
+  addPublisher: 'write',
+  removePublisher: 'write',
 }
 
 /** The names of every {@link EngineApi} method. */

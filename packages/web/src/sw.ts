@@ -14,6 +14,11 @@
  *   /.well-known/murmur.json) never passes through this worker. Every response made from the
  *   cache carries the app's security headers (CSP), whatever the server sent.
  * - activate: caches of other versions are deleted.
+ * - releases (the package manager): once the engine (engine/releases.ts) made a verified
+ *   release current, its pointer (cache `murmur-current`) names the release's cache and paths;
+ *   then every app file comes from that cache instead (the entry page for navigations), and
+ *   the precache is only the fallback ("release 0"). The pointer is read again on every
+ *   navigation, so a page that switched releases runs the new one on its next load.
  * A new version waits, as browsers do by default, until no tab runs the old one, so a page
  * never loads half of one version and half of another; the page may post
  * `{ type: 'skip-waiting' }` to switch at once (then reload).
@@ -58,6 +63,33 @@ const INDEX = `${scope.pathname}index.html`
 
 /** Paths (URL pathnames) of the cached app files; rebuilt from the cache when the browser restarts the worker. */
 let appPaths: Set<string> | undefined
+
+/** The current release (engine/releases.ts `CurrentPointer`), null when none is set. */
+interface Current {
+  readonly cache: string
+  readonly entry: string
+  readonly paths: Set<string>
+}
+let current: Current | null | undefined
+
+async function loadCurrent(): Promise<Current | null> {
+  try {
+    const res = await (await caches.open('murmur-current')).match('/__murmur/current')
+    const p = res ? ((await res.json()) as { id: string; entry: string; paths: string[] }) : undefined
+    current = p ? { cache: `murmur-release-${p.id}`, entry: p.entry, paths: new Set(p.paths) } : null
+  } catch {
+    current = null // an unreadable pointer: serve release 0
+  }
+  return current
+}
+
+/** A release's file for `pathname`, if the current release has one. */
+function pickRelease(c: Current, pathname: string, navigate: boolean): string | undefined {
+  if (c.paths.has(pathname)) return pathname
+  const name = pathname.slice(pathname.lastIndexOf('/') + 1)
+  if (navigate && !name.includes('.') && c.paths.has(c.entry)) return c.entry
+  return undefined
+}
 
 async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
@@ -107,8 +139,8 @@ function pick(paths: Set<string>, pathname: string, navigate: boolean): string |
   return undefined
 }
 
-async function fromCache(path: string, request: Request): Promise<Response> {
-  const cached = await (await caches.open(CACHE)).match(new URL(path, scope))
+async function fromCache(path: string, request: Request, cacheName = CACHE): Promise<Response> {
+  const cached = await (await caches.open(cacheName)).match(new URL(path, scope))
   if (!cached) return fetch(request) // the browser evicted the cache: the network still has the app
   const headers = new Headers(cached.headers)
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value)
@@ -132,6 +164,23 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url)
   if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return
   const navigate = request.mode === 'navigate'
+  if (navigate || current === undefined) {
+    // A load (re)reads the pointer: a release chosen in the page runs from the next load on.
+    event.respondWith(
+      Promise.all([loadCurrent(), appPaths ?? loadAppPaths()]).then(([c, paths]) => {
+        const rel = c && pickRelease(c, url.pathname, navigate)
+        if (c && rel) return fromCache(rel, request, c.cache)
+        const path = pick(paths, url.pathname, navigate)
+        return path ? fromCache(path, request) : fetch(request)
+      }),
+    )
+    return
+  }
+  const rel = current && pickRelease(current, url.pathname, navigate)
+  if (current && rel) {
+    event.respondWith(fromCache(rel, request, current.cache))
+    return
+  }
   if (appPaths) {
     // The usual case: decide now, and leave requests that are not ours alone.
     const path = pick(appPaths, url.pathname, navigate)

@@ -24,6 +24,7 @@ import {
   type Keypair,
   keypairFromSeed,
   parseBackup,
+  parseFeedId,
 } from '@murmur/core'
 import { DEFAULT_MAX_BLOB_BYTES, Store } from '@murmur/store'
 import type {
@@ -36,7 +37,9 @@ import type {
   PersonRef,
   PostPage,
   Profile,
+  ReleasesView,
   ThreadView,
+  UpgradePolicy,
 } from '../api.js'
 import { blobArg, textArg } from './args.js'
 import { Batcher } from './batch.js'
@@ -56,6 +59,7 @@ import { Network, peerUrlArg, servingPeerUrl } from './network.js'
 import { People } from './people.js'
 import type { EnginePlatform } from './platform.js'
 import * as reads from './reads.js'
+import { Releases } from './releases.js'
 import { loadSeed, loadSettings, type Settings, saveSeed, saveSettings } from './settings.js'
 
 /** How long `blob()` waits for peers to deliver a blob this device does not hold (ms). */
@@ -71,6 +75,7 @@ interface Session {
   readonly changed: Batcher<string>
   readonly networkEvents: Batcher<true>
   readonly offAppend: () => void
+  readonly releases: Releases
 }
 
 /** The engine: one per origin, in the tab that holds the lock. */
@@ -120,6 +125,7 @@ export class Engine implements EngineApi {
     const s = this.#session
     this.#session = undefined
     if (s) {
+      s.releases.close()
       s.offAppend()
       s.changed.close()
       s.networkEvents.close()
@@ -301,6 +307,30 @@ export class Engine implements EngineApi {
     }
   }
 
+  // --- releases ------------------------------------------------------------------------------
+
+  async releases(): Promise<ReleasesView> {
+    return this.#need().releases.view()
+  }
+
+  async setUpgradePolicy(policy: UpgradePolicy): Promise<void> {
+    await this.#need().releases.setPolicy(policy)
+    this.#emit({ type: 'releases' })
+  }
+
+  async useRelease(id: MsgIdText): Promise<void> {
+    await this.#need().releases.use(id)
+  }
+
+  async addPublisher(id: string): Promise<void> {
+    await this.#need().releases.addPublisher(id)
+    this.#emit({ type: 'releases' })
+  }
+
+  async removePublisher(id: string): Promise<void> {
+    await this.#need().releases.removePublisher(id)
+  }
+
   // --- network -------------------------------------------------------------------------------
 
   async network(): Promise<NetworkView> {
@@ -365,17 +395,33 @@ export class Engine implements EngineApi {
         void this.#checkHead()
       },
     })
+    const releases = new Releases({
+      store,
+      replicator: network.replicator,
+      kv: this.#platform.kv,
+      ...(this.#platform.caches ? { caches: this.#platform.caches } : {}),
+      servingId: async () => {
+        const id = await network.servingId()
+        return id && formatFeedId(id)
+      },
+      pin: (ids) => network.replicator.pin(ids.map((id) => parseFeedId(id))),
+      people: () => new People(store, me),
+      changed: () => this.#emit({ type: 'releases' }),
+    })
     const offAppend = store.onAppend((msg) => {
+      releases.onAppend(msg)
       changed.add(formatFeedId(msg.value.author))
       if (equalBytes(msg.value.author, me)) void this.#checkHead()
     })
-    const session: Session = { keys, store, network, changed, networkEvents, offAppend }
+    const session: Session = { keys, store, network, changed, networkEvents, offAppend, releases }
     this.#session = session
     this.#persisted = await requestPersistence(this.#platform.storage)
     await network.loadForks()
     // Not awaited: the store is usable at once; dialling starts when the serving peer's id is
     // known (or its well-known file timed out).
     void network.setPeers(this.#configured())
+    // Not awaited either: the default publisher is known once the serving peer answered.
+    void releases.start().catch(() => undefined)
     return session
   }
 

@@ -123,6 +123,12 @@ export class Network {
     return this.#servingUrl
   }
 
+  /** The serving peer's feed id (read from its well-known file, once that works). */
+  async servingId(): Promise<FeedId | undefined> {
+    if (!this.#servingId && this.#servingUrl) await this.#fetchServingId()
+    return this.#servingId
+  }
+
   /** Reads forks stored earlier (this replicator only reports the ones it sees). */
   async loadForks(): Promise<void> {
     for await (const [author, state] of this.#opts.store.feeds()) {

@@ -26,6 +26,8 @@ export interface EnginePlatform {
   readonly WebSocket?: WebSocketConstructor
   /** `navigator.storage`, where there is one (a worker may lack `persist`). */
   readonly storage?: Partial<Pick<StorageManager, 'persist' | 'persisted'>>
+  /** Cache Storage, where the app's releases are cached (absent: releases are not cached). */
+  readonly caches?: CacheStorage
   /** Calls `fn` whenever the device comes back online; returns the function that stops it. */
   readonly onOnline?: (fn: () => void) => () => void
 }
@@ -51,6 +53,7 @@ export async function browserPlatform(opts: BrowserPlatformOptions = {}): Promis
     origin: opts.origin ?? globalThis.location.origin,
     fetch: (url, init) => globalThis.fetch(url, init),
     storage: globalThis.navigator?.storage,
+    ...(globalThis.caches ? { caches: globalThis.caches } : {}),
     onOnline: (fn) => {
       globalThis.addEventListener('online', fn)
       return () => globalThis.removeEventListener('online', fn)

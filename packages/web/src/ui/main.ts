@@ -60,6 +60,7 @@ import { app } from './app.js'
 import { REMINDER_KEY } from './components/banners.js'
 import { parseRoute, type Route, routeKey } from './router.js'
 import { type AppState, createStore, errorText } from './state.js'
+import { refreshUpdates } from './views/updates.js'
 
 function reminderHidden(): boolean {
   try {
@@ -104,6 +105,8 @@ function start(root: HTMLElement): void {
       void ctx.refreshNetwork()
     } else if (e.type === 'identity') {
       void ctx.refreshIdentity()
+    } else if (e.type === 'releases') {
+      void refreshUpdates(ctx)
     }
   })
 
@@ -141,7 +144,7 @@ function start(root: HTMLElement): void {
   engine.api.identity().then(
     async (identity) => {
       store.set({ identity, boot: { kind: 'ready' } })
-      await Promise.all([ctx.refresh(), ctx.refreshNetwork()])
+      await Promise.all([ctx.refresh(), ctx.refreshNetwork(), refreshUpdates(ctx)])
     },
     (e) => store.set({ boot: { kind: 'failed', text: errorText(e) } }),
   )

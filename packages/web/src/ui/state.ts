@@ -5,6 +5,7 @@
  */
 import type { EngineError, IdentityState, NetworkView, PersonRef, PostView, Profile, ThreadView } from '../api.js'
 import type { Route } from './router.js'
+import type { UpdatesState } from './views/updates.js'
 
 /** A message in one area's live region. */
 export interface Status {
@@ -71,6 +72,8 @@ export interface AppState {
   readonly welcome: boolean
   /** The backup reminder was dismissed for this session. */
   readonly reminderHidden: boolean
+  /** App releases and the worker check (views/updates.ts). */
+  readonly updates?: UpdatesState
 }
 
 /** A minimal observable store. */

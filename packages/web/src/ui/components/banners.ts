@@ -5,6 +5,7 @@
 import { html, nothing, type TemplateResult } from 'lit-html'
 import type { Ctx } from '../actions.js'
 import { href } from '../router.js'
+import { updateBanners } from '../views/updates.js'
 import { confirmStep, statusRegion } from './common.js'
 
 /** sessionStorage key of the dismissed backup reminder. */
@@ -61,5 +62,5 @@ function backupReminder(ctx: Ctx): TemplateResult | typeof nothing {
 
 /** The banners that apply now. */
 export function banners(ctx: Ctx): TemplateResult {
-  return html`${restoreBanner(ctx)}${backupReminder(ctx)}`
+  return html`${updateBanners(ctx)}${restoreBanner(ctx)}${backupReminder(ctx)}`
 }

@@ -8,6 +8,7 @@ import type { Ctx } from '../actions.js'
 import { copyButton, field, fileField, statusRegion } from '../components/common.js'
 import { shareIdentity } from '../components/identity.js'
 import { avatarImage } from './onboarding.js'
+import { updatesCard } from './updates.js'
 
 type Ready = Extract<IdentityState, { kind: 'ready' }>
 
@@ -165,5 +166,5 @@ export function settingsView(ctx: Ctx): TemplateResult {
       </p>
       <p>Each site address keeps its own data: opening another peer's address starts empty there.</p>
     </section>
-    ${storage(ctx, id)}`
+    ${storage(ctx, id)} ${updatesCard(ctx)}`
 }
