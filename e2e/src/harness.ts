@@ -67,9 +67,14 @@ export function murmur(
   })
 }
 
-function spawnServe(dir: string, port: number): Promise<{ child: ChildProcess; info: ServeInfo }> {
+function spawnServe(
+  dir: string,
+  port: number,
+  extra: readonly string[] = [],
+): Promise<{ child: ChildProcess; info: ServeInfo }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MURMUR_BIN, 'serve', '--data', dir, '--port', String(port), '--json'], {
+    const args = [MURMUR_BIN, 'serve', '--data', dir, '--port', String(port), '--json', ...extra]
+    const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -110,12 +115,16 @@ function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<number | nu
   })
 }
 
-/** Makes a data folder with a fresh identity and starts `murmur serve` on it (port 0 = any). */
-export async function startPeer(opts: { port?: number } = {}): Promise<Peer> {
+/**
+ * Makes a data folder with a fresh identity and starts `murmur serve` on it (port 0 = any);
+ * `serveArgs` are added to `serve`'s (e.g. `['--app', dir]`).
+ */
+export async function startPeer(opts: { port?: number; serveArgs?: readonly string[] } = {}): Promise<Peer> {
   const dir = await mkdtemp(join(tmpdir(), 'murmur-e2e-'))
   const init = await murmur(['init', '--data', dir, '--json'])
   if (init.code !== 0) throw new Error(`murmur init failed: ${init.stderr}`)
-  let { child, info } = await spawnServe(dir, opts.port ?? 0)
+  const extra = opts.serveArgs ?? []
+  let { child, info } = await spawnServe(dir, opts.port ?? 0, extra)
   const port = info.port
   return {
     ...info,
@@ -124,7 +133,7 @@ export async function startPeer(opts: { port?: number } = {}): Promise<Peer> {
     stop: () => stopChild(child),
     async restart() {
       await stopChild(child)
-      ;({ child, info } = await spawnServe(dir, port))
+      ;({ child, info } = await spawnServe(dir, port, extra))
     },
     async remove() {
       await stopChild(child)
