@@ -9,9 +9,11 @@
  * 3. The origin serves a tampered index.html: the page never runs it (release 1 still runs).
  * 4. With "automatically", the next load runs 2.
  * 5. The origin swaps in a sw.js no trusted release names: the page warns.
+ * And, with three peers: when the origin is gone, the page still loads through its cached
+ * worker and gets release 3 of another trusted publisher from a third peer that holds it.
  */
 import assert from 'node:assert/strict'
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -20,6 +22,7 @@ import { goto, STEP_MS, SYNC_MS, signUp } from '../src/app.js'
 import { browser, eventually, openPerson, screenshotAll, startPeer } from '../src/harness.js'
 
 const BUILT_APP = join(import.meta.dirname, '..', '..', '..', 'packages', 'web', 'dist', 'app')
+const SHOTS = join(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots')
 
 /** Which release the page runs: the marker release 2's index.html carries, else `one`. */
 const running = (page: Page) =>
@@ -80,6 +83,11 @@ test('releases: adopt, offline, ask, upgrade, roll back, tampered origin, automa
     await reload(A.page)
     assert.equal(await running(A.page), 'one', '"ask me": still release 1 until accepted')
     await banner.waitFor({ timeout: SYNC_MS })
+    await mkdir(SHOTS, { recursive: true })
+    await goto(A.page, '#/')
+    await A.page.getByText(/Online · 1 peer/).waitFor({ timeout: SYNC_MS })
+    await A.page.evaluate(() => scrollTo(0, 0))
+    await A.page.screenshot({ path: join(SHOTS, 'update-available.png'), caret: 'hide', animations: 'disabled' })
     step('release 2 offered')
 
     await Promise.all([
@@ -134,6 +142,66 @@ test('releases: adopt, offline, ask, upgrade, roll back, tampered origin, automa
   } finally {
     await chromium.close()
     await peer.remove()
+    await rm(root, { recursive: true, force: true })
+  }
+})
+
+test('the origin gone: the page loads through its worker and gets a trusted release from another peer', {
+  timeout: 240_000,
+}, async (t) => {
+  const start = Date.now()
+  const step = (what: string) => t.diagnostic(`${((Date.now() - start) / 1000).toFixed(1)} s: ${what}`)
+  const root = await mkdtemp(join(tmpdir(), 'murmur-releases-'))
+  const app1 = await appCopy(root, 'app1')
+  const app3 = await appCopy(root, 'app3', 'three')
+  const origin = await startPeer({ serveArgs: ['--app', app1] })
+  // P publishes; B follows P (so it holds P's feed and the release's blobs) and dials it.
+  const P = await startPeer()
+  const B = await startPeer({ serveArgs: ['--peer', P.ws] })
+  const chromium = await browser()
+  try {
+    const f = await B.run(['follow', P.id])
+    assert.equal(f.code, 0, f.stderr)
+    const A = await openPerson(chromium, origin.url)
+    await signUp(A.page, 'Ada')
+    await A.page.evaluate(async () => {
+      await navigator.serviceWorker.ready
+    })
+    await goto(A.page, '#/settings')
+    await A.page.locator('#current-release').waitFor({ timeout: SYNC_MS })
+    await A.page.getByRole('textbox', { name: /Add a publisher/ }).fill(P.id)
+    await A.page.getByRole('button', { name: 'Add publisher' }).click()
+    await A.page.getByText('Publisher added.').waitFor({ timeout: STEP_MS })
+    await goto(A.page, '#/network')
+    await A.page.getByRole('textbox', { name: 'Peer address' }).fill(B.ws)
+    await A.page.getByRole('button', { name: 'Add peer' }).click()
+    await A.page.getByText(/Online · 2 peers/).waitFor({ timeout: SYNC_MS })
+    step('release 1 current; P trusted; B known')
+
+    assert.equal(await origin.stop(), 0)
+    await reload(A.page)
+    assert.equal(await running(A.page), 'one', 'the origin gone, the cached worker serves release 1')
+    step('origin gone, page loaded')
+
+    const pub = await P.run(['release', 'publish', app3, '--version', '3.0.0', '--notes', 'From another publisher.'])
+    assert.equal(pub.code, 0, pub.stderr)
+    const banner = A.page.locator('#update-banner')
+    // P's serve published the build it serves too (the same bytes as release 1: not offered).
+    await banner.getByText(/version 3\.0\.0/).waitFor({ timeout: SYNC_MS })
+    await Promise.all([
+      A.page.waitForEvent('load', { timeout: STEP_MS }),
+      banner.getByRole('button', { name: 'Update now' }).click(),
+    ])
+    await A.page.locator('main h1').first().waitFor({ timeout: STEP_MS })
+    assert.equal(await running(A.page), 'three', 'release 3 runs, fetched without the origin')
+    step('release 3 from B')
+    assert.deepEqual(A.errors, [], 'no page errors')
+  } catch (e) {
+    t.diagnostic(`screenshots: ${(await screenshotAll('releases-origin-gone')).join(' ')}`)
+    throw e
+  } finally {
+    await chromium.close()
+    await Promise.all([origin.remove(), P.remove(), B.remove()])
     await rm(root, { recursive: true, force: true })
   }
 })

@@ -349,10 +349,13 @@ function workerDigest(c: ReleaseContent): string {
 
 /**
  * True when `a` is newer than `cur`: its `prev` chain reaches `cur` (the same publisher's later
- * release), or it is another publisher's release with a later claimed time.
+ * release), or it is another publisher's release with a later claimed time; never when its
+ * entry page is the same bytes (the same build).
  */
 function newer(a: Known, cur: Known, known: readonly Known[]): boolean {
   if (a.msg.id.equals(cur.msg.id)) return false
+  // The same build published again (by another publisher, or re-signed) is no update.
+  if (sameBytes(entryDigest(a.content), entryDigest(cur.content))) return false
   if (hex(a.msg.value.author) !== hex(cur.msg.value.author)) return a.msg.value.ts > cur.msg.value.ts
   const byId = new Map(known.map((k) => [k.msg.id.toString(), k]))
   const seen = new Set<string>()
