@@ -141,7 +141,8 @@ function pick(paths: Set<string>, pathname: string, navigate: boolean): string |
 
 async function fromCache(path: string, request: Request, cacheName = CACHE): Promise<Response> {
   const cached = await (await caches.open(cacheName)).match(new URL(path, scope))
-  if (!cached) return fetch(request) // the browser evicted the cache: the network still has the app
+  // A release cache the browser evicted: release 0's copy, else the network still has the app.
+  if (!cached) return cacheName === CACHE ? fetch(request) : fromCache(path, request)
   const headers = new Headers(cached.headers)
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value)
   return new Response(cached.body, { status: 200, headers })

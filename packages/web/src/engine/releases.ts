@@ -24,6 +24,7 @@
  *   with the same entry page bytes is cached, it is adopted as current (same bytes).
  * - Policy: `auto` makes the newest cached release current (the next load runs it), `ask`
  *   offers it (the UI shows "update available"), `stay` only lists it.
+ * - A release whose publisher is no longer trusted has its cache deleted (unless it runs).
  */
 import { type CID, contentOf, formatFeedId, type Msg, parseFeedId, type ReleaseContent, toHex } from '@murmur/core'
 import type { Replicator } from '@murmur/replicate'
@@ -203,7 +204,7 @@ export class Releases {
     const text = formatFeedId(feedArg(id))
     await this.#save({ ...this.#settings, publishers: (this.#settings.publishers ?? []).filter((p) => p !== text) })
     await this.#d.pin(this.#settings.publishers ?? [])
-    this.#d.changed()
+    void this.scan()
   }
 
   /**
@@ -231,13 +232,33 @@ export class Releases {
       // Release 0 is what the origin served first: adopt the release with the same entry page.
       const first = await this.#precachedEntry()
       const same = first && cached.find((k) => sameBytes(entryDigest(k.content), first))
+      const newest = [...cached].sort((a, b) => b.msg.value.ts - a.msg.value.ts)[0]
       if (same) await this.#setCurrent(same)
+      else if (newest && this.#settings.policy === 'auto') await this.#setCurrent(newest)
     } else if (this.#settings.policy === 'auto') {
       const cur = known.find((k) => k.msg.id.toString() === current.id)
       const best = cur && cached.filter((k) => newer(k, cur, known)).sort((a, b) => b.msg.value.ts - a.msg.value.ts)[0]
       if (best) await this.#setCurrent(best)
     }
+    await this.#dropUntrusted(known)
     this.#d.changed()
+  }
+
+  /** Deletes the caches of releases no trusted publisher offers (but never the current one's). */
+  async #dropUntrusted(known: readonly Known[]): Promise<void> {
+    const caches = this.#d.caches
+    if (!caches) return
+    const keep = new Set(known.map((k) => releaseCache(k.msg.id.toString())))
+    const current = await this.#current()
+    if (current) keep.add(releaseCache(current.id))
+    for (const name of await caches.keys()) {
+      if (
+        name.startsWith(releaseCache('')) &&
+        !keep.has(name) &&
+        !this.#caching.has(name.slice(releaseCache('').length))
+      )
+        await caches.delete(name)
+    }
   }
 
   /** Every release of {@link WEB_APP} on a trusted publisher's feed held here. */
