@@ -390,8 +390,10 @@ export class Engine implements EngineApi {
       ed,
       keys,
       platform: this.#platform,
-      onEvent: () => {
+      onEvent: (e) => {
         networkEvents.add(true)
+        // A peer is connected: release files that no one had before may be there now.
+        if (e.type === 'ready') void this.#session?.releases.scan()
         void this.#checkHead()
       },
     })

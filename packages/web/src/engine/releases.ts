@@ -304,7 +304,10 @@ export class Releases {
         if (f.path === k.content.worker) continue // the browser fetches the worker itself
         const bytes = (await this.#d.store.blobs.get(f.link)) ?? (await this.#fetch(f.link))
         // Checked here once more, whatever the store or a peer did: only the signed bytes run.
-        if (bytes.length !== f.size || !sameBytes(await sha256(bytes), f.link.multihash.digest)) return false
+        if (bytes.length !== f.size || !sameBytes(await sha256(bytes), f.link.multihash.digest)) {
+          await caches.delete(releaseCache(id))
+          return false
+        }
         await cache.put(
           `/${f.path}`,
           new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': f.type } }),
