@@ -182,6 +182,8 @@ test('two people in two browsers: sign up, invite, post with image, reply, like,
     await C.page.getByRole('heading', { name: 'Welcome to Murmur' }).waitFor({ timeout: STEP_MS })
     await C.page.getByRole('textbox', { name: 'Backup text' }).fill(backup)
     await C.page.getByRole('button', { name: 'Restore' }).click()
+    // The restore ends on the timeline; only then is Settings the page that stays.
+    await C.page.getByRole('heading', { level: 1, name: 'Timeline' }).waitFor({ timeout: STEP_MS })
     await goto(C.page, '#/settings')
     await eventually(
       async () => ((await C.page.getByTestId('my-id').first().textContent())?.trim() === a.id ? true : undefined),
