@@ -78,9 +78,13 @@ export async function spawnServe(bin: string, dir: string, nodeArgs: string[] = 
   // Longer paths make the CLI put its socket in the temp folder under a hash; a bench temp
   // folder is always short, so that rule is not copied here.
   if (Buffer.byteLength(socket) > 100) throw new Error(`the data folder path is too long for a socket: ${dir}`)
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--port', '0', '--json', '--data', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, bin, 'serve', '--port', '0', '--json', '--data', dir, '--app', join(dir, 'no-app')],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d

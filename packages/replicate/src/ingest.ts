@@ -7,6 +7,15 @@
  * batch (core `verifyMsgs`: each message's own, whatever its source), and append the rest in
  * one `store.appendMany`. Only then is the credit granted back, so a slow store slows the sender.
  *
+ * Two stages, each a loop of its own, so they overlap: frames are checked (decoded and verified)
+ * as they arrive, while the store appends what was checked before (its write mostly waits on
+ * the database). An append takes everything checked by then (up to `batchMessages`) in one
+ * `appendMany`, so the slower the store, the larger its batches — which is what the store is
+ * fastest at (a feed's messages of one append are stored as one block). The first stage only
+ * reads what the second may change (which feeds are welcome, which GETs are out), so the second
+ * checks those again and drops, without blame, what became unwelcome meanwhile. Both stages
+ * keep frame order, and credit is still granted back only once a frame's messages are appended.
+ *
  * What the store refuses is sorted by whose fault it is:
  * - a `prev` that does not name our head is either a fork (the author's fault) or a chain the
  *   peer cannot back: we ask the peer for its message at our head's seq (GET); a different
@@ -33,6 +42,7 @@ import {
   type Msg,
   type Sha256,
   toHex,
+  type VerifiedMsg,
   verifyMsgs,
 } from '@murmur/core'
 import type { Store } from '@murmur/store'
@@ -84,17 +94,29 @@ interface Queued {
   readonly bytes: number
 }
 
+/** A batch through the first stage: decoded messages, each with its author (hex) and verdict. */
+interface Checked {
+  readonly decoded: Msg[]
+  readonly hexes: string[]
+  readonly verified: (VerifiedMsg | undefined)[]
+  readonly bytes: number
+}
+
 const requestKey = (hex: string, seq: number): string => `${hex}:${seq}`
 
 /** The receiving half of one connection. */
 export class Ingest {
   readonly #d: IngestDeps
+  /** Frames not checked yet. */
   readonly #queue: Queued[] = []
+  /** Checked, not appended yet. */
+  readonly #checked: Checked[] = []
   /** GETs sent and not answered, by `hex:seq`. */
   readonly #requests = new Set<string>()
   /** Feeds whose chain broke at our head: the seq we asked for to tell a fork from a fault. */
   readonly #forkChecks = new Map<string, number>()
-  #running = false
+  #checking = false
+  #appending = false
   #closed = false
 
   constructor(deps: IngestDeps) {
@@ -105,7 +127,7 @@ export class Ingest {
   push(msgs: Uint8Array[], bytes: number): void {
     if (this.#closed) return
     this.#queue.push({ msgs, bytes })
-    if (!this.#running) void this.#run()
+    if (!this.#checking) void this.#checkLoop()
   }
 
   /**
@@ -135,37 +157,86 @@ export class Ingest {
   close(): void {
     this.#closed = true
     this.#queue.length = 0
+    this.#checked.length = 0
   }
 
-  async #run(): Promise<void> {
-    this.#running = true
+  // Each loop checks its queue and clears its flag in one synchronous step after its last
+  // await, so an item pushed meanwhile is never left waiting.
+  async #checkLoop(): Promise<void> {
+    this.#checking = true
     try {
-      // The queue is checked and `#running` cleared in one synchronous step after the last
-      // await, so a frame pushed meanwhile is never left waiting.
       while (this.#queue.length > 0 && !this.#closed) {
-        const items: Uint8Array[] = []
-        let bytes = 0
-        while (this.#queue.length > 0 && items.length < this.#d.batchMessages) {
-          const q = this.#queue.shift() as Queued
-          for (const m of q.msgs) items.push(m)
-          bytes += q.bytes
-        }
-        await this.#ingest(items)
+        const checked = await this.#check(this.#take())
         if (this.#closed) return
-        this.#d.handled(bytes, this.#queue.length === 0)
+        this.#checked.push(checked)
+        if (!this.#appending) void this.#appendLoop()
       }
     } catch (err) {
       this.#d.fail(err)
     } finally {
-      this.#running = false
+      this.#checking = false
     }
   }
 
-  async #ingest(items: readonly Uint8Array[]): Promise<void> {
+  async #appendLoop(): Promise<void> {
+    this.#appending = true
+    try {
+      while (this.#checked.length > 0 && !this.#closed) {
+        const batch = this.#takeChecked()
+        await this.#append(batch)
+        if (this.#closed) return
+        const idle = this.#queue.length === 0 && this.#checked.length === 0 && !this.#checking
+        this.#d.handled(batch.bytes, idle)
+      }
+    } catch (err) {
+      this.#d.fail(err)
+    } finally {
+      this.#appending = false
+    }
+  }
+
+  /** Takes what was checked, in order, up to about `batchMessages` messages, as one batch. */
+  #takeChecked(): Checked {
+    const first = this.#checked.shift() as Checked
+    if (this.#checked.length === 0) return first
+    const decoded = [...first.decoded]
+    const hexes = [...first.hexes]
+    const verified = [...first.verified]
+    let bytes = first.bytes
+    while (this.#checked.length > 0) {
+      const next = this.#checked[0] as Checked
+      if (decoded.length + next.decoded.length > this.#d.batchMessages) break
+      this.#checked.shift()
+      for (const m of next.decoded) decoded.push(m)
+      for (const h of next.hexes) hexes.push(h)
+      for (const v of next.verified) verified.push(v)
+      bytes += next.bytes
+    }
+    return { decoded, hexes, verified, bytes }
+  }
+
+  /** Takes the frames at the head of the queue, up to about `batchMessages` messages. */
+  #take(): Queued {
+    const msgs: Uint8Array[] = []
+    let bytes = 0
+    while (this.#queue.length > 0 && msgs.length < this.#d.batchMessages) {
+      const q = this.#queue.shift() as Queued
+      for (const m of q.msgs) msgs.push(m)
+      bytes += q.bytes
+    }
+    return { msgs, bytes }
+  }
+
+  /**
+   * The first stage: decodes the batch, drops messages of feeds not asked of this peer, and
+   * verifies the signatures of the rest. Touches nothing the second stage relies on.
+   */
+  async #check(batch: Queued): Promise<Checked> {
     const d = this.#d
     const decoded: Msg[] = []
-    const asked: boolean[] = []
-    for (const bytes of items) {
+    const hexes: string[] = []
+    const welcomes = new Map<string, Welcome>() // per feed, for this batch
+    for (const bytes of batch.msgs) {
       const r = decodeMsg(bytes, d.sha256)
       if (!r.ok) {
         d.penalize(r.code, r.reason)
@@ -173,26 +244,46 @@ export class Ingest {
       }
       const { author, seq } = r.value.value
       const hex = toHex(author)
-      const wasAsked = this.#requests.has(requestKey(hex, seq))
-      if (!wasAsked) {
-        const welcome = this.#forkChecks.has(hex) ? 'was' : d.welcome(hex)
+      if (!this.#asked(hex, seq)) {
+        let welcome = welcomes.get(hex)
+        if (welcome === undefined) {
+          welcome = this.#forkChecks.has(hex) ? 'was' : d.welcome(hex)
+          welcomes.set(hex, welcome)
+        }
         if (welcome !== 'yes') {
           if (welcome === 'no') d.penalize('unwanted', `a message of ${formatFeedId(author)}, which was not asked for`)
           continue
         }
       }
       decoded.push(r.value)
-      asked.push(wasAsked)
+      hexes.push(hex)
     }
-    if (decoded.length === 0) return
-    const checked = await verifyMsgs(d.ed, decoded)
-    const good = []
+    const verified = decoded.length === 0 ? [] : await verifyMsgs(d.ed, decoded)
+    return { decoded, hexes, verified, bytes: batch.bytes }
+  }
+
+  /** The second stage, in frame order: appends what may be appended and sorts out the rest. */
+  async #append({ decoded, hexes, verified }: Checked): Promise<void> {
+    const d = this.#d
+    const good: VerifiedMsg[] = []
+    const goodHexes: string[] = []
     const goodAsked: boolean[] = []
     // Per feed in this batch: whether it may start here (held, tail asked, or started earlier).
     const starts = new Map<string, boolean>()
+    // Per feed: still welcome (not refused nor put under a fork check while this batch was
+    // being verified; one refused in this loop has `starts` false from then on).
+    const welcome = new Map<string, boolean>()
     for (let i = 0; i < decoded.length; i++) {
-      const v = checked[i]
+      const v = verified[i]
       const m = decoded[i] as Msg
+      const hex = hexes[i] as string
+      const asked = this.#asked(hex, m.value.seq)
+      let ok = welcome.get(hex)
+      if (ok === undefined) {
+        ok = !this.#forkChecks.has(hex) && d.welcome(hex) === 'yes'
+        welcome.set(hex, ok)
+      }
+      if (!asked && !ok) continue
       if (!v) {
         d.penalize(
           'bad-signature',
@@ -200,12 +291,12 @@ export class Ingest {
         )
         continue
       }
-      const hex = toHex(m.value.author)
-      if (!asked[i] && !(await this.#mayStart(m, hex, starts))) continue
+      if (!asked && !(starts.get(hex) ?? (await this.#mayStart(m, hex, starts)))) continue
       // Only now, verified, does it tell us what the peer has (so nothing is echoed back to it).
       d.remote.noteHas(hex, m.value.seq)
       good.push(v)
-      goodAsked.push(asked[i] as boolean)
+      goodHexes.push(hex)
+      goodAsked.push(asked)
     }
     if (good.length === 0 || this.#closed) return
     const results = await d.store.appendMany(good)
@@ -213,9 +304,8 @@ export class Ingest {
     for (let i = 0; i < results.length; i++) {
       const r = results[i]
       const m = good[i] as Msg
-      const hex = toHex(m.value.author)
-      const key = requestKey(hex, m.value.seq)
-      const wasAsked = goodAsked[i] === true && this.#requests.delete(key)
+      const hex = goodHexes[i] as string
+      const wasAsked = goodAsked[i] === true && this.#requests.delete(requestKey(hex, m.value.seq))
       const checking = this.#forkChecks.get(hex) === m.value.seq && wasAsked
       if (checking) this.#forkChecks.delete(hex)
       if (r?.kind === 'appended' || r?.kind === 'duplicate') d.tailChained(hex)
@@ -239,6 +329,11 @@ export class Ingest {
       }
     }
     if (appended > 0) d.appended(appended)
+  }
+
+  /** True when a GET of ours asked this peer for `hex`'s message at `seq`. */
+  #asked(hex: string, seq: number): boolean {
+    return this.#requests.size > 0 && this.#requests.has(requestKey(hex, seq))
   }
 
   /**

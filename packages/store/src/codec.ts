@@ -45,10 +45,7 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
   return key(prefix, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))
 }
 
-/**
- * A log entry: `received (u64 ms) ‖ id (36 bytes) ‖ signed message bytes`. The id is kept so
- * indexing never hashes again; the message was verified before it was appended.
- */
+/** A message in the log as the store read it back: where it sits, when it came, its id and bytes. */
 export interface LogEntry {
   readonly offset: number
   readonly received: number
@@ -56,24 +53,157 @@ export interface LogEntry {
   readonly bytes: Uint8Array
 }
 
-export function encodeLogEntry(received: number, id: CID, bytes: Uint8Array): Uint8Array {
-  if (id.bytes.length !== ID_BYTES) throw new MurmurError('INVALID_ARGUMENT', 'message ids are 36 bytes')
-  const out = new Uint8Array(8 + ID_BYTES + bytes.length)
+/** A log entry with the seq of its message (known from its block, without decoding it). */
+export interface BlockEntry extends LogEntry {
+  readonly seq: number
+}
+
+/**
+ * The log is kept in blocks: consecutive messages of one feed appended in one batch, at
+ * consecutive offsets, stored as one row keyed by the offset of the first. In IndexedDB every
+ * row costs a request, so a block of n messages costs one row instead of 2n (a log row and a
+ * feed-index row each). A block holds at most {@link BLOCK_ENTRIES} messages and about
+ * {@link BLOCK_BYTES} (more only for one large message): a point read loads one block, and
+ * Chromium stores IndexedDB values above 64 KiB as blobs, far slower.
+ *
+ * Layout: `received (u64 ms) ‖ seq of the first message (u64)`, then per message
+ * `length (u32) ‖ id (36 bytes) ‖ signed message bytes`. The id is kept so indexing never
+ * hashes again; every message was verified before it was appended.
+ */
+export const BLOCK_ENTRIES = 32
+/** The size a block is kept under (bytes), unless one message alone is larger. */
+export const BLOCK_BYTES = 16 * 1024
+const BLOCK_HEADER = 16
+const ENTRY_HEADER = 4 + ID_BYTES
+
+/** Bytes `bytes` takes in a block. */
+export function blockEntrySize(bytes: Uint8Array): number {
+  return ENTRY_HEADER + bytes.length
+}
+
+/** A block of messages that follow each other in one feed, from seq `seq` on. */
+export function encodeBlock(
+  received: number,
+  seq: number,
+  msgs: readonly { id: CID; bytes: Uint8Array }[],
+): Uint8Array {
+  let size = BLOCK_HEADER
+  for (const m of msgs) {
+    if (m.id.bytes.length !== ID_BYTES) throw new MurmurError('INVALID_ARGUMENT', 'message ids are 36 bytes')
+    size += ENTRY_HEADER + m.bytes.length
+  }
+  const out = new Uint8Array(size)
   writeU64(out, 0, received)
-  out.set(id.bytes, 8)
-  out.set(bytes, 8 + ID_BYTES)
+  writeU64(out, 8, seq)
+  let at = BLOCK_HEADER
+  for (const m of msgs) {
+    const n = m.bytes.length
+    out[at] = n >>> 24
+    out[at + 1] = (n >>> 16) & 255
+    out[at + 2] = (n >>> 8) & 255
+    out[at + 3] = n & 255
+    out.set(m.id.bytes, at + 4)
+    out.set(m.bytes, at + ENTRY_HEADER)
+    at += ENTRY_HEADER + n
+  }
   return out
 }
 
-export function decodeLogEntry(offset: number, value: Uint8Array): LogEntry {
+/**
+ * The entries of the block at offset `start`, those at offsets from `from` (inclusive) to `to`
+ * (exclusive) only. Message bytes are views into `value`, not copies.
+ * @throws {MurmurError} `CORRUPT` when the block is malformed.
+ */
+export function decodeBlock(
+  start: number,
+  value: Uint8Array,
+  from = start,
+  to = Number.POSITIVE_INFINITY,
+): BlockEntry[] {
+  if (value.length < BLOCK_HEADER + ENTRY_HEADER) throw new MurmurError('CORRUPT', `log block ${start} is truncated`)
+  const received = readU64(value, 0)
+  const seq = readU64(value, 8)
+  const out: BlockEntry[] = []
+  let at = BLOCK_HEADER
+  for (let i = 0; at < value.length && start + i < to; i++) {
+    const n = readU32(value, at)
+    const end = at + ENTRY_HEADER + n
+    if (n < 67 || end > value.length) throw new MurmurError('CORRUPT', `log block ${start} is truncated`)
+    if (start + i >= from) {
+      out.push({
+        offset: start + i,
+        seq: seq + i,
+        received,
+        id: cidFromBytes(value.subarray(at + 4, at + ENTRY_HEADER)),
+        // A plain Uint8Array view, whatever the backend returned (Buffer in Node).
+        bytes: new Uint8Array(value.buffer, value.byteOffset + at + ENTRY_HEADER, n),
+      })
+    }
+    at = end
+  }
+  return out
+}
+
+/** How many messages the block `value` holds. @throws {MurmurError} `CORRUPT` when malformed. */
+export function blockCount(value: Uint8Array): number {
+  let count = 0
+  let at = BLOCK_HEADER
+  while (at < value.length) {
+    at += ENTRY_HEADER + readU32(value, at)
+    count++
+  }
+  if (at !== value.length || count === 0) throw new MurmurError('CORRUPT', 'a log block is truncated')
+  return count
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return (
+    (((b[at] as number) << 24) |
+      ((b[at + 1] as number) << 16) |
+      ((b[at + 2] as number) << 8) |
+      (b[at + 3] as number)) >>>
+    0
+  )
+}
+
+/**
+ * A feed-index row points at a block: key `author ‖ seq of its last message (u64)`, value
+ * `offset of the block (u64) ‖ seq of its first message (u64)`. The block holding seq s is the
+ * first row at or after `author ‖ s`.
+ */
+export function encodeFeedRef(start: number, firstSeq: number): Uint8Array {
+  const out = new Uint8Array(16)
+  writeU64(out, 0, start)
+  writeU64(out, 8, firstSeq)
+  return out
+}
+
+export function decodeFeedRef(b: Uint8Array): { start: number; first: number } {
+  if (b.length !== 16) throw new MurmurError('CORRUPT', 'a feed index row has the wrong size')
+  return { start: readU64(b, 0), first: readU64(b, 8) }
+}
+
+/**
+ * A log entry of store format 1, one row per message: `received (u64 ms) ‖ id ‖ bytes`. Read
+ * only to migrate such a store (see Store.open).
+ */
+export function decodeV1LogEntry(offset: number, value: Uint8Array): LogEntry {
   if (value.length < 8 + ID_BYTES + 67) throw new MurmurError('CORRUPT', `log entry ${offset} is truncated`)
   return {
     offset,
     received: readU64(value, 0),
     id: cidFromBytes(value.subarray(8, 8 + ID_BYTES)),
-    // A plain Uint8Array view, whatever the backend returned (Buffer in Node).
     bytes: new Uint8Array(value.buffer, value.byteOffset + 8 + ID_BYTES, value.length - 8 - ID_BYTES),
   }
+}
+
+/** A format 1 log entry (tests build old stores with it). */
+export function encodeV1LogEntry(received: number, id: CID, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + ID_BYTES + bytes.length)
+  writeU64(out, 0, received)
+  out.set(id.bytes, 8)
+  out.set(bytes, 8 + ID_BYTES)
+  return out
 }
 
 /** What the store knows of one feed. */

@@ -2,18 +2,21 @@
  * The store: signed feeds in any abstract-level database, and the views derived from them.
  *
  * Layout (each a sublevel with binary keys and values):
- * - `log`   offset (u64)        -> received ‖ id ‖ message bytes   (the arrival log)
- * - `id`    message id          -> offset
- * - `feed`  author ‖ seq (u64)  -> offset
+ * - `log`, `feed`, `id`         -> the messages, in blocks by offset, by feed and by id (log.ts)
  * - `head`  author              -> FeedState (latest seq and id, first seq held, forked)
  * - `fork`  author              -> fork proof (the two signed messages)
  * - `ckpt`  view name           -> view version ‖ next offset
  * - `blob`  blob CIDs           -> bytes and sizes (see blobs.ts)
+ * - `meta`  `format`            -> the layout's version (format.ts)
  * - `v-<name>`                  -> the view's own rows
  *
  * An append is one atomic batch of log + id + feed + head, so a message is durable in the log
- * before any view row refers to it; views follow from their checkpoints (see indexer.ts).
- * Appends are serialized by a mutex: the head check and the write are one step.
+ * before any view row refers to it; views follow from their checkpoints (see indexer.ts), and
+ * when they are caught up their rows for the new messages join the append's batch.
+ * Appends are serialized by a mutex: the head check and the write are one step. Within one
+ * append, each feed's new messages take consecutive offsets (feeds in the order they first
+ * appear), so they are stored as one block rather than row by row; they all have the same
+ * received time, so no order that means anything is lost.
  */
 
 import * as dagCbor from '@ipld/dag-cbor'
@@ -24,7 +27,6 @@ import {
   type Draft,
   type Ed25519,
   encodeForkProof,
-  equalBytes,
   type FeedId,
   type ForkProof,
   formatFeedId,
@@ -36,21 +38,12 @@ import {
   type VerifiedMsg,
 } from '@murmur/core'
 import { BlobStore } from './blobs.js'
-import {
-  decodeFeedState,
-  decodeLogEntry,
-  encodeFeedState,
-  encodeLogEntry,
-  type FeedState,
-  key,
-  type LogEntry,
-  prefixEnd,
-  readU64,
-  u64,
-} from './codec.js'
+import { decodeFeedState, encodeFeedState, type FeedState, type LogEntry } from './codec.js'
+import { openFormat } from './format.js'
 import { decodeStored, Indexer } from './indexer.js'
+import { Log } from './log.js'
 import { Mutex } from './mutex.js'
-import { type BatchOp, type Db, type Rows, rootKey, type View } from './view.js'
+import { type BatchOp, type Db, type IndexedMsg, type Rows, rootKey, type View } from './view.js'
 import { defaultViews, type Views } from './views/index.js'
 
 /** How an append went. A refused append throws instead (see {@link Store.append}). */
@@ -88,9 +81,7 @@ export class Store {
   readonly views: Views
   /** Content-addressed blobs (images). */
   readonly blobs: BlobStore
-  readonly #log: Rows
-  readonly #ids: Rows
-  readonly #feeds: Rows
+  readonly #log: Log
   readonly #heads: Rows
   readonly #forks: Rows
   readonly #indexer: Indexer
@@ -109,9 +100,7 @@ export class Store {
     this.#indexWaitMs = opts.indexWaitMs ?? 30_000
     this.#now = opts.now ?? Date.now
     const sub = (name: string): Rows => db.sublevel(name, rowsOptions) as Rows
-    this.#log = sub('log')
-    this.#ids = sub('id')
-    this.#feeds = sub('feed')
+    this.#log = new Log(sub('log'), sub('feed'), sub('id'))
     this.#heads = sub('head')
     this.#forks = sub('fork')
     this.blobs = new BlobStore(sub('blob'), { maxBlobBytes: opts.maxBlobBytes })
@@ -131,9 +120,10 @@ export class Store {
    */
   static async open(db: Db, opts: StoreOptions = {}): Promise<Store> {
     if (db.status !== 'open') await db.open()
+    const sub = (name: string): Rows => db.sublevel(name, rowsOptions) as Rows
+    await openFormat(db, { meta: sub('meta'), log: sub('log'), feeds: sub('feed'), heads: sub('head') })
     const store = new Store(db, opts)
-    const last = await store.#log.keys({ reverse: true, limit: 1 }).all()
-    store.#end = last[0] ? readU64(last[0]) + 1 : 0
+    store.#end = await store.#log.end()
     await store.#indexer.open(store.#end)
     store.#indexer.logGrew(store.#end, store.#autoIndex)
     return store
@@ -194,32 +184,32 @@ export class Store {
     const ops: BatchOp[] = []
     const staged = new Map<string, FeedState>()
     const authors = new Map<string, FeedId>()
-    const appended: [VerifiedMsg, number][] = []
-    let offset = this.#end
+    // Per feed, in the order feeds first appear: the messages to append and their results.
+    const runs = new Map<string, { msgs: VerifiedMsg[]; results: { kind: 'appended'; offset: number }[] }>()
     for (const msg of msgs) {
       const author = msg.value.author
       const k = toHex(author)
-      const state = staged.get(k) ?? (await this.feedState(author))
+      // Most heads are known already: no await (a turn of the microtask queue) per message.
+      const known = staged.get(k) ?? this.#states.get(k)
+      const state = known === undefined ? await this.feedState(author) : (known ?? undefined)
       const { seq, prev } = msg.value
       if (state?.forked) {
         results.push(refuse('FEED_FORKED', `${formatFeedId(author)} is forked; nothing more is taken from it`))
         continue
       }
       if (state === undefined || (seq === state.seq + 1 && prev !== null && prev.equals(state.id))) {
-        ops.push(
-          { type: 'put', key: rootKey(this.#log, u64(offset)), value: encodeLogEntry(received, msg.id, msg.bytes) },
-          { type: 'put', key: rootKey(this.#ids, msg.id.bytes), value: u64(offset) },
-          { type: 'put', key: rootKey(this.#feeds, key(author, u64(seq))), value: u64(offset) },
-        )
         staged.set(k, { seq, id: msg.id, first: state?.first ?? seq, forked: false })
         authors.set(k, author)
-        appended.push([msg, offset])
-        results.push({ kind: 'appended', offset })
-        offset++
+        const run = runs.get(k) ?? { msgs: [], results: [] }
+        runs.set(k, run)
+        const result = { kind: 'appended' as const, offset: -1 } // the offset is known below
+        run.msgs.push(msg)
+        run.results.push(result)
+        results.push(result)
         continue
       }
       if (seq >= state.first && seq <= state.seq) {
-        const held = await this.#heldAt(author, seq, appended)
+        const held = await this.#heldAt(author, seq, runs.get(k)?.msgs ?? [])
         if (held?.id.equals(msg.id)) {
           results.push({ kind: 'duplicate' })
           continue
@@ -241,25 +231,36 @@ export class Store {
             : `seq ${seq} does not follow the head at ${state.seq}`
       results.push(refuse('NOT_NEXT', `${formatFeedId(author)}: ${why}`))
     }
-    if (ops.length === 0) return results
+    if (ops.length === 0 && runs.size === 0) return results
+    const appended: IndexedMsg[] = []
+    let offset = this.#end
+    for (const [k, run] of runs) {
+      this.#log.write(ops, authors.get(k) as FeedId, offset, received, run.msgs)
+      for (let i = 0; i < run.msgs.length; i++) {
+        ;(run.results[i] as { offset: number }).offset = offset
+        appended.push({ offset: offset++, received, msg: run.msgs[i] as VerifiedMsg })
+      }
+    }
     for (const [k, s] of staged) {
       ops.push({ type: 'put', key: rootKey(this.#heads, authors.get(k) as FeedId), value: encodeFeedState(s) })
     }
     // `sync` (classic-level: fsync; browser: strict IndexedDB durability) for our own messages:
     // one lost after it was sent would make the next publish reuse its seq, a fork for good.
     // What peers sent can be fetched again, so it takes the faster, relaxed path.
-    await this.db.batch(ops, durable ? SYNC : {})
+    const commit = () => this.db.batch(ops, durable ? SYNC : {})
+    if (this.#autoIndex) await this.#indexer.appendWith(this.#end, appended, ops, commit)
+    else await commit()
     for (const [k, s] of staged) this.#states.set(k, s)
     this.#end = offset
     this.#indexer.logGrew(offset, this.#autoIndex)
-    for (const [msg, at] of appended) for (const fn of this.#listeners) fn(msg, at)
+    for (const e of appended) for (const fn of this.#listeners) fn(e.msg as VerifiedMsg, e.offset)
     return results
   }
 
-  async #heldAt(author: FeedId, seq: number, staged: [VerifiedMsg, number][]): Promise<Msg | undefined> {
-    for (const [m] of staged) if (m.value.seq === seq && equalBytes(m.value.author, author)) return m
-    const at = await this.#feeds.get(key(author, u64(seq)))
-    return at ? (await this.entry(readU64(at)))?.msg : undefined
+  async #heldAt(author: FeedId, seq: number, staged: readonly VerifiedMsg[]): Promise<Msg | undefined> {
+    for (const m of staged) if (m.value.seq === seq) return m
+    const e = await this.#log.at(author, seq)
+    return e ? decodeStored(e.id, e.bytes) : undefined
   }
 
   /**
@@ -280,28 +281,21 @@ export class Store {
 
   /** The message with id `id`, if held. */
   async get(id: CID): Promise<Msg | undefined> {
-    const at = await this.#ids.get(id.bytes)
-    return at ? (await this.entry(readU64(at)))?.msg : undefined
+    const e = await this.#log.byId(id)
+    return e ? decodeStored(e.id, e.bytes) : undefined
   }
 
   /** The log entry at `offset` with its decoded message. */
   async entry(offset: number): Promise<(LogEntry & { msg: Msg }) | undefined> {
-    const raw = await this.#log.get(u64(offset))
-    if (!raw) return undefined
-    const e = decodeLogEntry(offset, raw)
-    return { ...e, msg: decodeStored(e.id, e.bytes) }
+    const e = await this.#log.entry(offset)
+    return e ? withMsg(e) : undefined
   }
 
   /** `author`'s messages from seq `from` to `to` (default: all held), in seq order or reversed. */
   async *messages(author: FeedId, opts: { from?: number; to?: number; reverse?: boolean } = {}): AsyncGenerator<Msg> {
-    const it = this.#feeds.iterator({
-      gte: key(author, u64(opts.from ?? 0)),
-      ...(opts.to === undefined ? { lt: prefixEnd(author) } : { lte: key(author, u64(opts.to)) }),
-      reverse: opts.reverse ?? false,
-    })
-    for await (const [, at] of it) {
-      const e = await this.entry(readU64(at))
-      if (e) yield e.msg
+    const to = opts.to ?? Number.MAX_SAFE_INTEGER
+    for await (const e of this.#log.feed(author, opts.from ?? 0, to, opts.reverse ?? false)) {
+      yield decodeStored(e.id, e.bytes)
     }
   }
 
@@ -314,27 +308,13 @@ export class Store {
     author: FeedId,
     opts: { from: number; to: number; limit: number },
   ): Promise<{ seq: number; bytes: Uint8Array }[]> {
-    const keys = await this.#feeds
-      .iterator({ gte: key(author, u64(opts.from)), lte: key(author, u64(opts.to)), limit: opts.limit })
-      .all()
-    if (keys.length === 0) return []
-    const values = await this.#log.getMany(keys.map(([, at]) => at))
-    const out: { seq: number; bytes: Uint8Array }[] = []
-    for (let i = 0; i < keys.length; i++) {
-      const v = values[i]
-      if (!v) break // the log always holds what the feed index names; stop rather than skip a seq
-      const [k, at] = keys[i] as [Uint8Array, Uint8Array]
-      out.push({ seq: readU64(k, 32), bytes: decodeLogEntry(readU64(at), v).bytes })
-    }
-    return out
+    const entries = await this.#log.feedEntries(author, opts.from, opts.to, opts.limit)
+    return entries.map((e) => ({ seq: e.seq, bytes: e.bytes }))
   }
 
   /** The arrival log from `from` on (streamed, never all in memory). */
   async *log(opts: { from?: number } = {}): AsyncGenerator<LogEntry & { msg: Msg }> {
-    for await (const [k, v] of this.#log.iterator({ gte: u64(opts.from ?? 0) })) {
-      const e = decodeLogEntry(readU64(k), v)
-      yield { ...e, msg: decodeStored(e.id, e.bytes) }
-    }
+    for await (const e of this.#log.entries(opts.from ?? 0)) yield withMsg(e)
   }
 
   /** The stored fork proof of `author`'s feed, if it forked. */
@@ -384,6 +364,11 @@ export class Store {
       await this.db.close()
     })
   }
+}
+
+/** A log entry with its message decoded (a plain LogEntry: no block fields). */
+function withMsg(e: LogEntry): LogEntry & { msg: Msg } {
+  return { offset: e.offset, received: e.received, id: e.id, bytes: e.bytes, msg: decodeStored(e.id, e.bytes) }
 }
 
 function refuse(code: Refusal['code'], reason: string): Refusal {
