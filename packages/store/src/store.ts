@@ -137,12 +137,15 @@ export class Store {
   /** The state of `author`'s feed here, or undefined when none of it is held. */
   async feedState(author: FeedId): Promise<FeedState | undefined> {
     const k = toHex(author)
-    let s = this.#states.get(k)
-    if (s === undefined) {
-      const raw = await this.#heads.get(author)
-      s = raw ? decodeFeedState(raw) : null
-      this.#states.set(k, s)
-    }
+    const cached = this.#states.get(k)
+    if (cached !== undefined) return cached ?? undefined
+    const raw = await this.#heads.get(author)
+    // An append may have committed while the read was in flight (this runs outside the write
+    // mutex): its state is newer than what was read, and caching the read would hide it.
+    const now = this.#states.get(k)
+    if (now !== undefined) return now ?? undefined
+    const s = raw ? decodeFeedState(raw) : null
+    this.#states.set(k, s)
     return s ?? undefined
   }
 

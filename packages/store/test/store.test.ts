@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { formatFeedId, verifyForkProof } from '@murmur/core'
+import { MemoryLevel } from 'memory-level'
+import { Store } from '../src/index.js'
 import { diskStore, dumpViews, ed, FeedWriter, identity, memoryStore, tempDir } from './helpers.js'
 
 const code = (c: string) => (e: Error & { code?: string }) => e.code === c
@@ -81,6 +83,35 @@ test('appendMany checks each message against the ones before it and reports refu
     ['appended', 'appended', 'appended', 'refused', 'appended', 'duplicate', 'appended', 'appended'],
   )
   assert.equal(store.size, 6)
+  await store.close()
+})
+
+test('a feedState read racing an append never hides the append (nor lets the next one restart the feed)', async () => {
+  // feedState reads outside the write lock. A read of a feed not cached yet that is still in
+  // flight when an append commits must not cache what it read over the append's newer state:
+  // the head would go back, and the next message would be taken as the start of a new feed.
+  const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+  type Get = (key: Uint8Array, options: object) => Promise<Uint8Array | undefined>
+  const level = db as unknown as { _get: Get }
+  const get = level._get.bind(db)
+  let slowNext = false
+  level._get = async (key, options) => {
+    const slow = slowNext
+    slowNext = false
+    const value = await get(key, options)
+    if (slow) await new Promise((r) => setTimeout(r, 50))
+    return value
+  }
+  const store = await Store.open(db)
+  const w = new FeedWriter(await identity(7))
+  const [m1, m2] = await w.many(2)
+  slowNext = true
+  const read = store.feedState(w.keys.publicKey) // reads "no such feed", answers after the append
+  assert.equal((await store.append(m1!)).kind, 'appended')
+  await read
+  assert.equal((await store.feedState(w.keys.publicKey))?.seq, 1, 'the head after the append')
+  assert.equal((await store.append(m2!)).kind, 'appended')
+  assert.deepEqual(await store.feedState(w.keys.publicKey).then((s) => [s?.first, s?.seq]), [1, 2])
   await store.close()
 })
 
