@@ -49,9 +49,25 @@ export interface VoteContent {
   value: number
 }
 
-/** `peer`: an always-on peer announces the addresses it listens on. */
+/**
+ * `peer`: an always-on peer announces, on its own feed, where it can be reached. The newest
+ * `peer` message of a feed replaces all earlier ones (an empty announcement is not possible:
+ * a peer that goes away simply stops answering, and peers back off from it). Addresses are the
+ * author's claim: whoever dials one learns who answers from the handshake, and peers dial
+ * learned addresses at a bounded rate and never private ones (see `@murmur/net`'s mesh).
+ */
 export interface PeerContent {
-  addresses: string[]
+  /**
+   * 1 to {@link LIMITS.peerUrls} WebSocket URLs (`ws://` or `wss://`, printable ASCII, at most
+   * {@link LIMITS.peerUrlLength} characters, no credentials or fragment), e.g.
+   * `wss://murmur.example.org/murmur`; see {@link isPeerUrl}.
+   */
+  urls: string[]
+  /**
+   * STUN servers this peer answers (RFC 7064 `stun:host[:port]`, at most
+   * {@link LIMITS.stunServersPerPeer}), for browsers to learn their public address; see {@link isStunUri}.
+   */
+  stun?: string[]
 }
 
 /** One file of a release: where the app finds it, the blob that holds its bytes, and how to serve it. */
@@ -103,8 +119,12 @@ export const LIMITS = {
   mentionsPerPost: 64,
   branchesPerPost: 16,
   altLength: 1500,
-  addressesPerPeer: 16,
-  addressLength: 256,
+  /** URLs in a `peer` message. */
+  peerUrls: 8,
+  /** Characters in each URL of a `peer` message (and each STUN URI). */
+  peerUrlLength: 256,
+  /** STUN URIs in a `peer` message. */
+  stunServersPerPeer: 8,
   /** Never what binds: 8 KiB holds ~60 files with Vite-like names, 14 with the longest paths, types and notes. */
   filesPerRelease: 128,
   releasePathLength: 200,
@@ -132,6 +152,43 @@ const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+-]*$/
 const PATH_SEGMENT = /^[A-Za-z0-9_~@+,=-][A-Za-z0-9._~@+,=-]*$/
 // type/subtype with optional parameters, e.g. `text/html; charset=utf-8`: safe in a header.
 const MIME = /^[\w.+-]+\/[\w.+-]+(; ?[\w.+-]+=[\w.+-]+)*$/
+
+// Printable ASCII without spaces: what a URL looks like once its host is in punycode; nothing a
+// `URL` parser would silently trim or re-encode into another address.
+const PRINTABLE = /^[\x21-\x7e]+$/
+// RFC 7064: stun:host[:port], host a name, an IPv4 address or an [IPv6] literal; no query.
+const STUN_URI = /^stun:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:(\d{1,5}))?$/
+
+/**
+ * True when `url` may be announced in a `peer` message: a `ws:` or `wss:` URL of at most
+ * {@link LIMITS.peerUrlLength} printable ASCII characters, with a host, and with no user name,
+ * password or fragment (a WebSocket URL cannot have a fragment; credentials have no place in
+ * a public message).
+ */
+export function isPeerUrl(url: unknown): url is string {
+  if (!isStr(url, LIMITS.peerUrlLength) || !PRINTABLE.test(url)) return false
+  if (!/^wss?:\/\//i.test(url) || url.includes('#')) return false
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return false
+  }
+  return (u.protocol === 'ws:' || u.protocol === 'wss:') && u.hostname !== '' && u.username === '' && u.password === ''
+}
+
+/**
+ * True when `uri` is a STUN server's URI as RFC 7064 writes it, `stun:host[:port]` (port 1 to
+ * 65535), at most {@link LIMITS.peerUrlLength} characters: the form browsers take in
+ * `RTCPeerConnection`'s `iceServers`.
+ */
+export function isStunUri(uri: unknown): uri is string {
+  if (!isStr(uri, LIMITS.peerUrlLength)) return false
+  const m = STUN_URI.exec(uri)
+  if (!m) return false
+  const port = m[4] === undefined ? 3478 : Number(m[4])
+  return port >= 1 && port <= 65535
+}
 
 /**
  * True when `path` may name a file of a release: relative, `/`-separated, at most
@@ -215,8 +272,13 @@ const checks: { [T in keyof KnownContent]: (c: Obj) => string | undefined } = {
     return undefined
   },
   peer(c) {
-    const ok = isArrayOf(c.addresses, LIMITS.addressesPerPeer, (a) => isStr(a, LIMITS.addressLength))
-    return ok ? undefined : 'peer.addresses must be a short list of addresses'
+    if (!isArrayOf(c.urls, LIMITS.peerUrls, isPeerUrl) || (c.urls as unknown[]).length === 0) {
+      return `peer.urls must be 1 to ${LIMITS.peerUrls} ws:// or wss:// URLs`
+    }
+    if (!opt(c, 'stun', (v) => isArrayOf(v, LIMITS.stunServersPerPeer, isStunUri))) {
+      return `peer.stun must be at most ${LIMITS.stunServersPerPeer} stun:host:port URIs`
+    }
+    return undefined
   },
   release(c) {
     if (!isStr(c.app) || !APP_NAME.test(c.app)) return 'release.app must be a short lowercase name'

@@ -156,7 +156,7 @@ test('known content types are checked; unknown types pass and are kept', async (
     { type: 'contact', content: { target: bob.publicKey, following: true } },
     { type: 'about', content: { target: alice.publicKey, name: 'Alice', description: 'hello' } },
     { type: 'vote', content: { link: msgLink, value: 1 } },
-    { type: 'peer', content: { addresses: ['wss://example.invalid'] } },
+    { type: 'peer', content: { urls: ['wss://example.invalid/murmur'] } },
     { type: 'chess-move', content: { move: 'e4', anything: [1, 2, 3] } },
   ]
   for (const d of good) {
@@ -172,7 +172,7 @@ test('known content types are checked; unknown types pass and are kept', async (
     { type: 'contact', content: { target: bob.publicKey, following: 'yes' } },
     { type: 'about', content: { target: bob.publicKey, name: 'x'.repeat(101) } },
     { type: 'vote', content: { link: msgLink, value: 5 } },
-    { type: 'peer', content: { addresses: 'wss://x' } },
+    { type: 'peer', content: { urls: 'wss://x' } },
   ]
   for (const d of bad) {
     await assert.rejects(

@@ -25,6 +25,12 @@ export interface ConnectionInfo {
   readonly remoteAddress: string
   /** The request's URL (path and query). */
   readonly url: string
+  /**
+   * The request's `Origin` header, if any: browsers always send one on a WebSocket, other
+   * clients usually do not. A hint of what kind of peer connected (it can run WebRTC), never
+   * proof of anything.
+   */
+  readonly origin?: string
 }
 
 /** Options of {@link listen}. */
@@ -107,7 +113,8 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     })
     const channel = wsChannel(socket)
     sockets.set(socket, channel)
-    opts.onChannel(channel, { remoteAddress: address, url: req.url ?? '/' })
+    const origin = req.headers.origin
+    opts.onChannel(channel, { remoteAddress: address, url: req.url ?? '/', ...(origin ? { origin } : {}) })
   }
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {

@@ -155,7 +155,7 @@ async function richLog(w: World, me: Keypair): Promise<void> {
   await w.vote(me, r1.id, 1)
   await w.store.publish(ed, me, { type: 'gizmo', content: { views: 'ignore me' } })
   await w.store.publish(ed, me, { type: 'box', content: new Uint8Array(40) })
-  await w.write(me, { type: 'peer', content: { addresses: ['wss://example.test'] } })
+  await w.write(me, { type: 'peer', content: { urls: ['wss://example.test/murmur'] } })
 }
 
 // ---------------------------------------------------------------- timeline
