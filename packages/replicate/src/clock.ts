@@ -47,6 +47,13 @@ export interface RemoteFeed {
   has: number
   /** The remote's latest clock entry for the feed (seq and id prefix, or the tail it asks for). */
   said: ClockEntry
+  /**
+   * True when the remote asked for notes instead of the stream (REQUEST notify: frames.ts):
+   * the feed is not served, and a HAVE note goes out when our head passes {@link has}.
+   */
+  notify: boolean
+  /** The latest seq we noted to the remote (0: none). */
+  noted: number
 }
 
 /**
@@ -101,7 +108,7 @@ export class RemoteClock {
   apply(entry: ClockEntry, hex = toHex(entry.feed)): RemoteFeed {
     let f = this.#feeds.get(hex)
     if (!f) {
-      f = { feed: entry.feed, has: entry.seq, said: entry }
+      f = { feed: entry.feed, has: entry.seq, said: entry, notify: false, noted: 0 }
       this.#feeds.set(hex, f)
       return f
     }
@@ -120,6 +127,15 @@ export class RemoteClock {
     const f = this.#feeds.get(hex)
     if (f && seq > f.has) f.has = seq
     this.noteKnows(hex, seq)
+  }
+
+  /**
+   * The remote said it holds wanted feed `hex` to `seq` (a HAVE note, or a REQUEST): nothing up
+   * to there is sent to it. Unlike {@link noteHas}, it does not know we hold it.
+   */
+  raiseHas(hex: string, seq: number): void {
+    const f = this.#feeds.get(hex)
+    if (f && seq > f.has) f.has = seq
   }
 
   /** The remote knows we hold feed `hex` to `seq` (our clock said so, or it sent it). */

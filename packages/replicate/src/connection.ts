@@ -8,6 +8,13 @@
  * answers once with a HAVE of what it holds of it (if the remote reads HAVE: frames.ts), so a
  * device restoring that identity learns its head even from peers that do not want it.
  *
+ * With several neighbours serving one feed, the replicator's gossip (gossip.ts) asks all but one
+ * of them for notes instead of the stream (REQUEST); the other side of that is here too: a feed
+ * the remote asked notes of is not served, and a HAVE note goes out, batched, when our head
+ * passes what the remote has. PEERS and SIGNAL frames are checked, rate-limited, and handed to
+ * the replicator (pex.ts, signal.ts). Each of these is used only when both hellos set its
+ * feature bit (frames.ts); from a peer that does not speak it, such a frame is an unknown type.
+ *
  * Serving is the {@link Outbox}, receiving the {@link Ingest}; this file routes frames between
  * them, answers requests, and holds the peer to the limits: bulk frames must fit the credit
  * granted, control frames the rate allowed, and every invalid item counts against the peer until
@@ -30,17 +37,28 @@ import {
   encodeHave,
   encodeMsgs,
   encodeNone,
+  encodePeers,
+  encodeRequest,
   encodeUnwant,
   FEATURE,
   type Frame,
+  type GossipMode,
   isFrameError,
+  PEERS_PER_FRAME,
+  type PeerEntry,
+  REQUEST_ENTRIES_PER_FRAME,
+  type RequestEntry,
   SEAL_OVERHEAD,
+  type SignalFrame,
   UNWANT_PER_FRAME,
 } from './frames.js'
+import type { GossipLink } from './gossip.js'
 import { Ingest, type Welcome } from './ingest.js'
 import { newCounters, type PeerCounters, type RejectReason, TokenBucket } from './limits.js'
+import { isPeerUrl } from './pex.js'
 import { Outbox } from './serve.js'
 import { type CloseInfo, Session } from './session.js'
+import type { SignalLink } from './signal.js'
 
 /** Options of {@link Replicator.connect}. */
 export interface ConnectOptions {
@@ -84,7 +102,7 @@ const CLOCK_FLUSH_MS = 10
 let nextId = 1
 
 /** One replication connection; made by {@link Replicator.connect}. */
-export class Connection implements BlobPeer {
+export class Connection implements BlobPeer, GossipLink, SignalLink {
   /** A number unique in this process, for logs and status. */
   readonly id = nextId++
   readonly initiator: boolean
@@ -100,6 +118,17 @@ export class Connection implements BlobPeer {
   readonly #outbox: Outbox
   readonly #ingest: Ingest
   readonly #bucket: TokenBucket
+  readonly #peersBucket: TokenBucket
+  readonly #signalBucket: TokenBucket
+  readonly #signalBytes: TokenBucket
+  /** Per feed, the mode we asked the remote to serve it in, when not `stream` (the default). */
+  readonly #asked = new Map<string, GossipMode>()
+  /** REQUEST entries to send on the next flush. */
+  readonly #requestDirty = new Map<string, { readonly feed: FeedId; readonly mode: GossipMode }>()
+  /** Feeds the remote asked notes of before it asked for them (a REQUEST precedes its CLOCK). */
+  readonly #pendingNotify = new Set<string>()
+  /** Feeds served as notes whose head grew: a HAVE note goes out on the next flush. */
+  readonly #notesDirty = new Map<string, FeedId>()
   readonly #control: Frame[] = []
   /** Feeds announced to the remote (ever): their late messages are no offence. */
   readonly #announced = new Set<string>()
@@ -119,6 +148,7 @@ export class Connection implements BlobPeer {
   readonly #progressFns = new Set<(p: Progress) => void>()
   #expected = 0
   #clockTimer: ReturnType<typeof setTimeout> | undefined
+  #gossipTimer: ReturnType<typeof setTimeout> | undefined
   #controlRunning = false
   #state: ConnectionState = 'handshake'
   #close: CloseInfo | undefined
@@ -142,6 +172,9 @@ export class Connection implements BlobPeer {
     })
     this.#window = new ReceiveWindow(limits.window)
     this.#bucket = new TokenBucket(limits.controlPerSecond, limits.controlBurst)
+    this.#peersBucket = new TokenBucket(limits.peersPerSecond, limits.peersBurst)
+    this.#signalBucket = new TokenBucket(limits.signalPerSecond, limits.signalBurst)
+    this.#signalBytes = new TokenBucket(limits.signalBytesPerSecond, 2 * limits.signalBytesPerSecond)
     const fail = (err: unknown): void => this.#fail(err)
     const self = this
     this.#outbox = new Outbox({
@@ -186,6 +219,7 @@ export class Connection implements BlobPeer {
         binding: opts.binding,
         expectedRemote: opts.expectedRemote,
         handshakeTimeoutMs: limits.handshakeTimeoutMs,
+        features: ctx.features,
       },
       {
         ready: () => this.#onReady(),
@@ -242,6 +276,76 @@ export class Connection implements BlobPeer {
    */
   remoteSeq(feed: FeedId): number | undefined {
     return this.#remoteClock.told(toHex(feed))
+  }
+
+  /**
+   * True when both this peer and the remote announced `feature` (a bit of frames.ts
+   * {@link FEATURE}) in their hellos, so its frames may be used on this connection.
+   */
+  speaks(feature: number): boolean {
+    return (this.#ctx.features & this.#session.remoteFeatures & feature) !== 0
+  }
+
+  /**
+   * Tells the remote of peers (peer exchange): always-on peers by their ws:/wss: address, or,
+   * without a url, peers connected to us now that it can reach through us by signalling. What
+   * to tell is the caller's choice. Returns false, sending nothing, when the connection is not
+   * ready or the remote does not read PEERS.
+   * @throws {MurmurError} `INVALID_ARGUMENT` for more than 32 entries, a feed id that is not 32
+   * bytes, or a url that is not a ws:/wss: address of at most 256 bytes.
+   */
+  sendPeers(entries: readonly PeerEntry[]): boolean {
+    if (!Array.isArray(entries) || entries.length > PEERS_PER_FRAME) {
+      throw new MurmurError('INVALID_ARGUMENT', `at most ${PEERS_PER_FRAME} peer entries at once`)
+    }
+    for (const e of entries) {
+      if (!(e?.feed instanceof Uint8Array) || e.feed.length !== 32) {
+        throw new MurmurError('INVALID_ARGUMENT', 'a peer entry names a 32-byte feed id')
+      }
+      if (e.url !== undefined && !isPeerUrl(e.url)) {
+        throw new MurmurError('INVALID_ARGUMENT', `not a ws:/wss: address of at most 256 bytes: ${String(e.url)}`)
+      }
+    }
+    if (this.#state !== 'ready' || !this.speaks(FEATURE.peers)) return false
+    return this.sendControl(encodePeers(entries))
+  }
+
+  /** @internal True when the connection is ready and both sides speak SIGNAL. */
+  readsSignal(): boolean {
+    return this.#state === 'ready' && this.speaks(FEATURE.signal)
+  }
+
+  /** @internal Sends an encoded SIGNAL frame; false when the remote does not read it. */
+  sendSignal(frame: Uint8Array): boolean {
+    return this.readsSignal() && this.sendControl(frame)
+  }
+
+  /**
+   * @internal True when the remote may be asked to stream or notify `hex` (gossip.ts): it speaks
+   * REQUEST, said how far it holds the feed, and was not refused it.
+   */
+  canSource(hex: string): boolean {
+    return (
+      this.#state === 'ready' &&
+      this.speaks(FEATURE.gossip) &&
+      !this.#refused.has(hex) &&
+      this.#remoteClock.told(hex) !== undefined
+    )
+  }
+
+  /** The mode we asked the remote to serve `feed` in (`stream` unless gossip asked for notes). */
+  servedAs(feed: FeedId): GossipMode {
+    return this.#asked.get(toHex(feed)) ?? 'stream'
+  }
+
+  /** @internal Asks the remote to serve `feed` in `mode`; sent (batched) only when it changes. */
+  request(feed: FeedId, hex: string, mode: GossipMode): void {
+    if (this.#state !== 'ready' || !this.speaks(FEATURE.gossip)) return
+    if ((this.#asked.get(hex) ?? 'stream') === mode) return
+    if (mode === 'stream') this.#asked.delete(hex)
+    else this.#asked.set(hex, mode)
+    this.#requestDirty.set(hex, { feed, mode })
+    this.#gossipTimer ??= setTimeout(() => void this.#flushGossip(), 0)
   }
 
   /** Calls `fn` with the progress whenever it changes; returns the function that stops it. */
@@ -306,13 +410,21 @@ export class Connection implements BlobPeer {
       if (said && !this.#announced.has(hex) && (await this.#compare(said, hex, tail))) progressed = true
     }
     // Wants may have changed while reading: send only what is still wanted.
-    this.#sendClock(entries.filter((e) => this.#ctx.wants(toHex(e.feed))))
+    const wanted = entries.filter((e) => this.#ctx.wants(toHex(e.feed)))
+    this.#sendModes(wanted)
+    this.#sendClock(wanted)
     if (progressed) this.#emitProgress()
   }
 
   /** @internal The want set lost `feeds`: tell the remote to stop sending them. */
   retract(feeds: readonly FeedId[]): void {
     if (this.#state !== 'ready') return
+    // The remote forgets the feed, and with it the mode asked: it streams when asked again.
+    for (const feed of feeds) {
+      const hex = toHex(feed)
+      this.#asked.delete(hex)
+      this.#requestDirty.delete(hex)
+    }
     for (let i = 0; i < feeds.length; i += UNWANT_PER_FRAME) {
       this.sendControl(encodeUnwant(feeds.slice(i, i + UNWANT_PER_FRAME)))
     }
@@ -323,7 +435,9 @@ export class Connection implements BlobPeer {
     if (this.#state !== 'ready') return
     const want = this.#remoteClock.get(hex)
     if (want) {
-      if (want.has < msg.value.seq) this.#outbox.markDirty(hex)
+      if (want.has >= msg.value.seq) return
+      if (!want.notify) this.#outbox.markDirty(hex)
+      else if (want.noted < msg.value.seq) this.#noteLater(hex, want.feed)
       return
     }
     // The remote does not get this feed from us, so tell it our new seq, or it may send it again
@@ -350,6 +464,7 @@ export class Connection implements BlobPeer {
     this.#state = 'closed'
     this.#close = info
     clearTimeout(this.#clockTimer)
+    clearTimeout(this.#gossipTimer)
     this.#outbox.close()
     this.#ingest.close()
     this.#control.length = 0
@@ -386,7 +501,7 @@ export class Connection implements BlobPeer {
 
   /** Tells the remote, once, what we hold of its own feed, when it reads HAVE (frames.ts). */
   async #answerOwnFeed(feed: FeedId): Promise<void> {
-    if (this.#answeredOwnFeed || (this.#session.remoteFeatures & FEATURE.have) === 0) return
+    if (this.#answeredOwnFeed || !this.speaks(FEATURE.have)) return
     this.#answeredOwnFeed = true
     this.sendControl(encodeHave([clockEntry(feed, await this.#ctx.store.feedState(feed))]))
   }
@@ -400,6 +515,27 @@ export class Connection implements BlobPeer {
     if (this.#refused.has(hex)) return
     this.#refused.add(hex)
     this.retract([feed])
+  }
+
+  /**
+   * Before a CLOCK, a REQUEST for the feeds gossip wants only notes of from this remote, so it
+   * never starts streaming them (gossip.ts).
+   */
+  #sendModes(entries: readonly ClockEntry[]): void {
+    if (!this.speaks(FEATURE.gossip)) return
+    const out: RequestEntry[] = []
+    for (const e of entries) {
+      const hex = toHex(e.feed)
+      const mode = this.#ctx.gossipMode(this, hex, e.feed, e.seq)
+      if ((this.#asked.get(hex) ?? 'stream') === mode) continue
+      if (mode === 'stream') this.#asked.delete(hex)
+      else this.#asked.set(hex, mode)
+      this.#requestDirty.delete(hex)
+      out.push({ feed: e.feed, mode, seq: e.seq })
+    }
+    for (let i = 0; i < out.length; i += REQUEST_ENTRIES_PER_FRAME) {
+      this.sendControl(encodeRequest(out.slice(i, i + REQUEST_ENTRIES_PER_FRAME)))
+    }
   }
 
   #sendClock(entries: readonly ClockEntry[]): void {
@@ -420,6 +556,96 @@ export class Connection implements BlobPeer {
     const feeds = [...this.#clockDirty.values()]
     this.#clockDirty.clear()
     await this.announce(feeds)
+  }
+
+  #noteLater(hex: string, feed: FeedId): void {
+    this.#notesDirty.set(hex, feed)
+    this.#gossipTimer ??= setTimeout(() => void this.#flushGossip(), CLOCK_FLUSH_MS)
+  }
+
+  /** Sends the REQUEST entries and HAVE notes gathered since the last flush. */
+  async #flushGossip(): Promise<void> {
+    this.#gossipTimer = undefined
+    if (this.#state !== 'ready') return
+    const store = this.#ctx.store
+    try {
+      const requests = [...this.#requestDirty.values()]
+      this.#requestDirty.clear()
+      const entries: RequestEntry[] = []
+      for (const { feed, mode } of requests) entries.push({ feed, mode, seq: (await store.feedState(feed))?.seq ?? 0 })
+      for (let i = 0; i < entries.length; i += REQUEST_ENTRIES_PER_FRAME) {
+        this.sendControl(encodeRequest(entries.slice(i, i + REQUEST_ENTRIES_PER_FRAME)))
+      }
+      const feeds = [...this.#notesDirty]
+      this.#notesDirty.clear()
+      const notes: ClockEntry[] = []
+      for (const [hex, feed] of feeds) {
+        const want = this.#remoteClock.get(hex)
+        const state = want?.notify ? await store.feedState(feed) : undefined
+        if (!want || !state || state.seq <= Math.max(want.has, want.noted)) continue
+        want.noted = state.seq
+        notes.push(clockEntry(feed, state))
+      }
+      for (let i = 0; i < notes.length; i += CLOCK_ENTRIES_PER_FRAME) {
+        this.sendControl(encodeHave(notes.slice(i, i + CLOCK_ENTRIES_PER_FRAME)))
+      }
+    } catch (err) {
+      this.#fail(err)
+    }
+  }
+
+  /** The remote asks us to stream feeds, or only to note how far we hold them (gossip.ts). */
+  #onRequest(entries: readonly RequestEntry[]): void {
+    for (const e of entries) {
+      const hex = toHex(e.feed)
+      const want = this.#remoteClock.get(hex)
+      if (!want) {
+        // Notes asked for before the feed (its CLOCK follows), kept as far as its wants may go.
+        if (e.mode === 'stream') this.#pendingNotify.delete(hex)
+        else if (this.#pendingNotify.size < this.#ctx.limits.maxRemoteWants) this.#pendingNotify.add(hex)
+        continue
+      }
+      this.#remoteClock.raiseHas(hex, e.seq)
+      want.notify = e.mode === 'notify'
+      if (!want.notify) this.#outbox.markDirty(hex)
+      else this.#noteLater(hex, want.feed)
+    }
+  }
+
+  /** A PEERS frame: rate-limited; bad entries were dropped by the decoder and count against the remote. */
+  #onPeers(entries: PeerEntry[], dropped: number): void {
+    if (!this.speaks(FEATURE.peers)) {
+      this.penalize('bad-frame', 'unknown frame type 13 (PEERS)')
+      return
+    }
+    if (!this.#peersBucket.take()) {
+      this.penalize('flood', `PEERS frames faster than ${this.#ctx.limits.peersPerSecond} a second`)
+      return
+    }
+    for (let i = 0; i < dropped; i++) this.penalize('bad-frame', 'a PEERS entry whose url is not a ws:/wss: address')
+    if (entries.length > 0 && this.#state === 'ready') this.#ctx.peers(this, entries)
+  }
+
+  /** A SIGNAL frame: rate-limited (count and bytes) and checked here (signal.ts says why), routed by the replicator. */
+  #onSignal(f: SignalFrame): void {
+    if (!this.speaks(FEATURE.signal)) {
+      this.penalize('bad-frame', 'unknown frame type 14 (SIGNAL)')
+      return
+    }
+    if (!this.#signalBucket.take() || !this.#signalBytes.take(f.payload.length)) {
+      this.penalize('flood', `SIGNAL frames past ${this.#ctx.limits.signalPerSecond} a second or their byte budget`)
+      return
+    }
+    const remote = this.remote as FeedId
+    if (!f.relayed && !equalBytes(f.from, remote)) {
+      this.penalize('bad-frame', 'a SIGNAL whose from is not its sender')
+      return
+    }
+    if (f.relayed && !equalBytes(f.to, this.#ctx.keys.publicKey)) {
+      this.penalize('bad-frame', 'a relayed SIGNAL for another peer (one hop only)')
+      return
+    }
+    this.#ctx.signal(this, f)
   }
 
   #handled(bytes: number, idle: boolean): void {
@@ -462,7 +688,17 @@ export class Connection implements BlobPeer {
         return
       case 'close':
         return // the session handles CLOSE itself
+      case 'peers':
+        this.#onPeers(f.entries, f.dropped)
+        return
+      case 'signal':
+        this.#onSignal(f)
+        return
       default:
+        if (f.type === 'request' && !this.speaks(FEATURE.gossip)) {
+          this.penalize('bad-frame', 'unknown frame type 15 (REQUEST)')
+          return
+        }
         if (!this.#bucket.take() || this.#control.length >= MAX_CONTROL_QUEUE) {
           this.penalize('flood', `control frames faster than ${this.#ctx.limits.controlPerSecond} a second`)
           return
@@ -491,7 +727,11 @@ export class Connection implements BlobPeer {
       case 'clock':
         return this.#onClock(f.entries)
       case 'unwant':
-        for (const feed of f.feeds) this.#remoteClock.unwant(toHex(feed))
+        for (const feed of f.feeds) {
+          const hex = toHex(feed)
+          this.#remoteClock.unwant(hex)
+          this.#pendingNotify.delete(hex)
+        }
         return
       case 'get': {
         if (this.#outbox.queuedRequests >= ctx.limits.maxRemoteRequests) {
@@ -509,6 +749,8 @@ export class Connection implements BlobPeer {
         return
       case 'have':
         return this.#onHave(f.entries)
+      case 'request':
+        return this.#onRequest(f.entries)
       case 'blob-want':
         return ctx.blobs.onWant(this, f.cids)
       case 'blob-have':
@@ -537,7 +779,11 @@ export class Connection implements BlobPeer {
         this.penalize('flood', `more than ${limit} feeds wanted`)
         break
       }
-      this.#remoteClock.apply(entry, hex)
+      const want = this.#remoteClock.apply(entry, hex)
+      if (this.#pendingNotify.delete(hex)) {
+        want.notify = true
+        this.#noteLater(hex, entry.feed)
+      }
       this.#noteTold(hex, entry.feed, entry.seq)
       this.#outbox.markDirty(hex)
       if (equalBytes(entry.feed, remote)) await this.#answerOwnFeed(entry.feed)
@@ -551,6 +797,8 @@ export class Connection implements BlobPeer {
     let progressed = false
     for (const entry of entries) {
       const hex = toHex(entry.feed)
+      // Nothing it holds is sent to it (a note from a feed it asked us for notes of, too).
+      this.#remoteClock.raiseHas(hex, entry.seq)
       // Kept only for feeds we want (what we asked about), so a remote cannot fill our memory.
       if (this.#welcome(hex) !== 'yes') continue
       this.#noteTold(hex, entry.feed, entry.seq)

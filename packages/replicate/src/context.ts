@@ -7,6 +7,7 @@ import type { Ed25519, FeedId, ForkProof, Keypair, Sha256 } from '@murmur/core'
 import type { Store } from '@murmur/store'
 import type { BlobExchange } from './blobs.js'
 import type { Connection, Progress } from './connection.js'
+import type { GossipMode, PeerEntry, SignalFrame } from './frames.js'
 import type { Limits, RejectReason } from './limits.js'
 import type { CloseInfo } from './session.js'
 
@@ -19,6 +20,8 @@ export interface ReplicaContext {
   readonly networkKey: Uint8Array
   readonly limits: Limits
   readonly blobs: BlobExchange
+  /** The feature bits this peer's hello announces (frames.ts `FEATURE`). */
+  readonly features: number
   /** True when this peer wants feed `hex` (lowercase hex of its id). */
   wants(hex: string): boolean
   /** The want set, once it is computed. */
@@ -40,4 +43,10 @@ export interface ReplicaContext {
   fork(conn: Connection, proof: ForkProof): void
   /** `conn`'s progress changed. */
   progress(conn: Connection, progress: Progress): void
+  /** How to ask `conn` to serve wanted feed `hex`, held here to `held`, as it is announced (gossip.ts). */
+  gossipMode(conn: Connection, hex: string, feed: FeedId, held: number): GossipMode
+  /** `conn`'s remote told us of peers (entries with bad urls already dropped and counted). */
+  peers(conn: Connection, entries: PeerEntry[]): void
+  /** A SIGNAL from `conn`, already checked: `from` is its remote unless relayed, and a relayed one is for us. */
+  signal(conn: Connection, frame: SignalFrame): void
 }

@@ -25,7 +25,18 @@
  * | 10   | BLOB_CHUNK | blob id(36) ‖ offset(4) ‖ bytes                               |
  * | 11   | CLOSE      | utf8 reason: the sender is closing, and why                   |
  * | 12   | HAVE       | entries as in CLOCK: what the sender holds of feeds the       |
- * |      |            | receiver wants, without wanting them itself; seq 0 = none     |
+ * |      |            | receiver wants, without wanting them itself; seq 0 = none;    |
+ * |      |            | also the *note* of a feed in notify mode (REQUEST, below)     |
+ * | 13   | PEERS      | entries (at most 32): feed(32) ‖ url length(2) ‖ url(utf8,    |
+ * |      |            | at most 256 bytes, ws: or wss:); length 0 = no url: a peer    |
+ * |      |            | the sender is connected to now, reachable through it by       |
+ * |      |            | SIGNAL                                                        |
+ * | 14   | SIGNAL     | flags(1) ‖ to(32) ‖ from(32) ‖ payload (1 byte to 16 KiB,     |
+ * |      |            | opaque: WebRTC offers, answers, candidates); flags bit 0 =    |
+ * |      |            | relayed (other bits reserved: sent 0, ignored)                |
+ * | 15   | REQUEST    | entries: feed(32) ‖ mode(1) ‖ seq(8): per feed the receiver   |
+ * |      |            | serves the sender, mode 0 = stream it, 1 = notify (HAVE notes |
+ * |      |            | only); seq = what the sender holds now                        |
  *
  * **CLOCK: the whole feed or its tail.** A CLOCK entry says "I want this feed and hold it to
  * `seq`". With seq 0 there is no message to name, so the 8 prefix bytes carry a *tail*, a u64:
@@ -41,11 +52,28 @@
  * frame type against the sender, so HAVE goes only to a peer whose hello has {@link FEATURE}
  * `.have` set; the hello's flags byte was reserved for this.
  *
+ * **PEERS, SIGNAL and REQUEST, likewise only to peers that read them**: each has its bit in
+ * {@link FEATURE}, and a connection uses a feature only when both hellos set it (so a peer that
+ * announces fewer features is treated exactly as a peer of before them).
+ * - PEERS (peer exchange) tells addresses of always-on peers, and feeds reachable through the
+ *   sender for signalling. What to tell is the caller's choice; the receiver drops (and counts)
+ *   entries whose url is not a ws:/wss: address (pex.ts).
+ * - SIGNAL carries WebRTC signalling between two peers that share a neighbour (signal.ts): an
+ *   originator sends it unrelayed, with `from` = itself, to the target or to neighbours; a
+ *   neighbour forwards it once, flagged relayed, only if `from` is the authenticated remote it
+ *   came from. So the receiver of a relayed frame trusts `from` as far as it trusts the relay,
+ *   and the WebRTC handshake that follows authenticates the real identity anyway (the DTLS
+ *   fingerprints are bound into the Noise prologue).
+ * - REQUEST lets a receiver with several neighbours holding a feed have one of them stream it
+ *   and the others only say how far they are (gossip.ts): a feed in notify mode is not streamed;
+ *   the server sends a HAVE note instead when its head passes what the asker has.
+ *
  * Decoders never throw: a body that does not parse is returned as `{ error }`, which the
  * connection counts against the peer that sent it.
  */
 import { type CID, cidFromBytes, type FeedId, isMurmurCid, RAW } from '@murmur/core'
 import { MAX_FRAME } from './channel.js'
+import { isPeerUrl } from './pex.js'
 
 /** Protocol version of the frames (the high 3 bits of their first byte). */
 export const PROTOCOL_VERSION = 1
@@ -73,16 +101,25 @@ export const TYPE = {
   blobChunk: 10,
   close: 11,
   have: 12,
+  peers: 13,
+  signal: 14,
+  request: 15,
 } as const
 
 /** Feature bits of the hello's flags byte: what a peer reads beyond protocol version 1's frames. */
 export const FEATURE = {
   /** It reads HAVE frames (and sends them). */
   have: 1,
+  /** It reads PEERS frames. */
+  peers: 2,
+  /** It reads SIGNAL frames (and relays them one hop). */
+  signal: 4,
+  /** It reads REQUEST frames, serves feeds in notify mode with HAVE notes, and reads notes. */
+  gossip: 8,
 } as const
 
 /** The features this peer speaks. */
-export const FEATURES = FEATURE.have
+export const FEATURES = FEATURE.have | FEATURE.peers | FEATURE.signal | FEATURE.gossip
 
 const FEED = 32
 const SEQ = 8
@@ -101,6 +138,17 @@ export const UNWANT_PER_FRAME = Math.floor((MAX_PLAINTEXT - 1) / FEED)
 /** The most blob ids one BLOB_WANT frame holds. */
 export const BLOB_WANT_PER_FRAME = 256
 const MAX_CLOSE_REASON = 512
+/** The most entries one PEERS frame holds. */
+export const PEERS_PER_FRAME = 32
+/** The longest url of a PEERS entry (utf8 bytes). */
+export const MAX_PEER_URL = 256
+/** The largest SIGNAL payload (bytes). */
+export const MAX_SIGNAL_PAYLOAD = 16 * 1024
+/** Bytes of a SIGNAL frame besides its payload (type, flags, to, from). */
+export const SIGNAL_OVERHEAD = 1 + 1 + FEED + FEED
+const REQUEST_ENTRY_BYTES = FEED + 1 + SEQ
+/** The most entries one REQUEST frame holds. */
+export const REQUEST_ENTRIES_PER_FRAME = Math.floor((MAX_PLAINTEXT - 1) / REQUEST_ENTRY_BYTES)
 
 /** One clock entry: the latest seq held of a feed and the first 8 bytes of that message's id digest. */
 export interface ClockEntry {
@@ -114,6 +162,39 @@ export interface ClockEntry {
    * of the whole feed. Absent: the whole feed. On the wire it takes the place of the prefix.
    */
   readonly tail?: number
+}
+
+/** One PEERS entry: a peer, and where to reach it. */
+export interface PeerEntry {
+  readonly feed: FeedId
+  /**
+   * A ws:// or wss:// address of an always-on peer (at most {@link MAX_PEER_URL} bytes utf8).
+   * Absent: a peer the sender is connected to now, reachable through it for signalling.
+   */
+  readonly url?: string
+}
+
+/** A SIGNAL frame's fields. */
+export interface SignalFrame {
+  /** The feed the payload is for. */
+  readonly to: FeedId
+  /** The feed it is from (the sender itself unless `relayed`). */
+  readonly from: FeedId
+  /** True when a neighbour forwarded it (it is never forwarded again). */
+  readonly relayed: boolean
+  /** Opaque bytes, 1 to {@link MAX_SIGNAL_PAYLOAD}. */
+  readonly payload: Uint8Array
+}
+
+/** How a feed should be served to the asker: streamed, or only noted (see REQUEST). */
+export type GossipMode = 'stream' | 'notify'
+
+/** One REQUEST entry. */
+export interface RequestEntry {
+  readonly feed: FeedId
+  readonly mode: GossipMode
+  /** The latest seq of the feed the asker holds (0: none). */
+  readonly seq: number
 }
 
 /** A decoded protocol frame. */
@@ -130,6 +211,10 @@ export type Frame =
   | { type: 'blob-chunk'; cid: CID; offset: number; bytes: Uint8Array }
   | { type: 'close'; reason: string }
   | { type: 'have'; entries: ClockEntry[] }
+  /** `dropped`: entries left out because their url is not a valid ws:/wss: address. */
+  | { type: 'peers'; entries: PeerEntry[]; dropped: number }
+  | ({ type: 'signal' } & SignalFrame)
+  | { type: 'request'; entries: RequestEntry[] }
 
 /** Why a frame did not decode. */
 export interface FrameError {
@@ -321,6 +406,66 @@ export function encodeClose(reason: string): Uint8Array {
   return out
 }
 
+/**
+ * A PEERS frame (send it only to a peer that reads {@link FEATURE}`.peers`).
+ * @throws {RangeError} for more than {@link PEERS_PER_FRAME} entries, a feed id that is not 32
+ * bytes, or a url that is not a ws:/wss: address of at most {@link MAX_PEER_URL} bytes.
+ */
+export function encodePeers(entries: readonly PeerEntry[]): Uint8Array {
+  if (entries.length > PEERS_PER_FRAME) throw new RangeError(`at most ${PEERS_PER_FRAME} entries in a PEERS frame`)
+  const urls = entries.map((e) => {
+    if (!(e.feed instanceof Uint8Array) || e.feed.length !== FEED) throw new RangeError('a feed id is 32 bytes')
+    if (e.url === undefined) return new Uint8Array(0)
+    if (!isPeerUrl(e.url)) throw new RangeError(`not a ws:/wss: address of at most ${MAX_PEER_URL} bytes: ${e.url}`)
+    return new TextEncoder().encode(e.url)
+  })
+  const out = header(
+    TYPE.peers,
+    urls.reduce((n, u) => n + FEED + 2 + u.length, 0),
+  )
+  let at = 1
+  entries.forEach((e, i) => {
+    const url = urls[i] as Uint8Array
+    out.set(e.feed, at)
+    out[at + FEED] = url.length >>> 8
+    out[at + FEED + 1] = url.length & 255
+    out.set(url, at + FEED + 2)
+    at += FEED + 2 + url.length
+  })
+  return out
+}
+
+/**
+ * A SIGNAL frame (send it only to a peer that reads {@link FEATURE}`.signal`).
+ * @throws {RangeError} for feed ids that are not 32 bytes or a payload of 0 or over
+ * {@link MAX_SIGNAL_PAYLOAD} bytes.
+ */
+export function encodeSignal(s: SignalFrame): Uint8Array {
+  if (s.to.length !== FEED || s.from.length !== FEED) throw new RangeError('a feed id is 32 bytes')
+  if (s.payload.length === 0 || s.payload.length > MAX_SIGNAL_PAYLOAD) {
+    throw new RangeError(`a SIGNAL payload is 1 to ${MAX_SIGNAL_PAYLOAD} bytes`)
+  }
+  const out = header(TYPE.signal, SIGNAL_OVERHEAD - 1 + s.payload.length)
+  out[1] = s.relayed ? 1 : 0
+  out.set(s.to, 2)
+  out.set(s.from, 2 + FEED)
+  out.set(s.payload, SIGNAL_OVERHEAD)
+  return out
+}
+
+/** A REQUEST frame of at most {@link REQUEST_ENTRIES_PER_FRAME} entries (only to peers that read {@link FEATURE}`.gossip`). */
+export function encodeRequest(entries: readonly RequestEntry[]): Uint8Array {
+  if (entries.length > REQUEST_ENTRIES_PER_FRAME) throw new RangeError('too many request entries for one frame')
+  const out = header(TYPE.request, entries.length * REQUEST_ENTRY_BYTES)
+  entries.forEach((e, i) => {
+    const at = 1 + i * REQUEST_ENTRY_BYTES
+    out.set(e.feed, at)
+    out[at + FEED] = e.mode === 'notify' ? 1 : 0
+    writeU64(out, at + FEED + 1, e.seq)
+  })
+  return out
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoder (for remote data: never throws)
 
@@ -419,6 +564,33 @@ export function decodeFrame(p: Uint8Array): Frame | FrameError {
       if (!cid) return fail('a BLOB_CHUNK id is not a raw sha2-256 CIDv1')
       return { type: 'blob-chunk', cid, offset: readU32(p, 1 + BLOB_ID), bytes: p.subarray(CHUNK_OVERHEAD) }
     }
+    case TYPE.peers:
+      return decodePeers(p)
+    case TYPE.signal: {
+      if (body < SIGNAL_OVERHEAD) return fail('a SIGNAL body is flags(1), to(32), from(32) and a payload')
+      if (p.length - SIGNAL_OVERHEAD > MAX_SIGNAL_PAYLOAD)
+        return fail(`a SIGNAL payload over ${MAX_SIGNAL_PAYLOAD} bytes`)
+      return {
+        type: 'signal',
+        relayed: ((p[1] as number) & 1) === 1,
+        to: p.slice(2, 2 + FEED),
+        from: p.slice(2 + FEED, SIGNAL_OVERHEAD),
+        // A plain copy (the plaintext may be a Node Buffer): it goes to applications as is.
+        payload: new Uint8Array(p.subarray(SIGNAL_OVERHEAD)),
+      }
+    }
+    case TYPE.request: {
+      if (body % REQUEST_ENTRY_BYTES !== 0) return fail('a REQUEST body is a whole number of 41-byte entries')
+      const entries: RequestEntry[] = []
+      for (let at = 1; at < p.length; at += REQUEST_ENTRY_BYTES) {
+        const mode = p[at + FEED] as number
+        if (mode > 1) return fail(`a REQUEST mode of ${mode}`)
+        const seq = readSeq(p, at + FEED + 1)
+        if (seq < 0) return fail('a REQUEST seq beyond 2^53')
+        entries.push({ feed: p.slice(at, at + FEED), mode: mode === 1 ? 'notify' : 'stream', seq })
+      }
+      return { type: 'request', entries }
+    }
     case TYPE.close: {
       if (body > MAX_CLOSE_REASON) return fail('a CLOSE reason over 512 bytes')
       return { type: 'close', reason: new TextDecoder('utf-8', { fatal: false }).decode(p.subarray(1)) }
@@ -426,6 +598,33 @@ export function decodeFrame(p: Uint8Array): Frame | FrameError {
     default:
       return fail(`unknown frame type ${type}`)
   }
+}
+
+function decodePeers(p: Uint8Array): Frame | FrameError {
+  const entries: PeerEntry[] = []
+  let dropped = 0
+  let at = 1
+  while (at < p.length) {
+    if (entries.length + dropped >= PEERS_PER_FRAME) return fail(`more than ${PEERS_PER_FRAME} entries in PEERS`)
+    if (at + FEED + 2 > p.length) return fail('a PEERS entry ends inside its feed id or url length')
+    const feed = p.slice(at, at + FEED)
+    const len = ((p[at + FEED] as number) << 8) | (p[at + FEED + 1] as number)
+    at += FEED + 2
+    if (at + len > p.length) return fail('a PEERS url runs past the frame')
+    if (len === 0) entries.push({ feed })
+    else {
+      let url: string | undefined
+      try {
+        url = new TextDecoder('utf-8', { fatal: true }).decode(p.subarray(at, at + len))
+      } catch {
+        url = undefined
+      }
+      if (url !== undefined && isPeerUrl(url)) entries.push({ feed, url })
+      else dropped++
+    }
+    at += len
+  }
+  return { type: 'peers', entries, dropped }
 }
 
 /** True when `x` is a {@link FrameError}. */

@@ -13,11 +13,22 @@ export {
   encodeClock,
   encodeHave,
   encodeMsgs,
+  encodePeers,
+  encodeRequest,
+  encodeSignal,
   FEATURE,
+  FEATURES,
   type Frame,
   type FrameError,
+  type GossipMode,
+  MAX_PEER_URL,
   MAX_PLAINTEXT,
+  MAX_SIGNAL_PAYLOAD,
+  PEERS_PER_FRAME,
+  type PeerEntry,
   PROTOCOL_VERSION,
+  type RequestEntry,
+  type SignalFrame,
   WIRE,
 } from './frames.js'
 export {
@@ -34,9 +45,11 @@ export {
   REJECT_REASONS,
   type RejectReason,
 } from './limits.js'
+export { isPeerUrl } from './pex.js'
 export {
   blobLinks,
   type ForkSeen,
+  type GossipOptions,
   Replicator,
   type ReplicatorEvent,
   type ReplicatorOptions,

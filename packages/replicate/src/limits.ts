@@ -37,6 +37,16 @@ export interface Limits {
   blobStallMs: number
   /** Messages verified and appended in one batch. */
   batchMessages: number
+  /** PEERS frames a peer may send per second, sustained (peer exchange is occasional). */
+  peersPerSecond: number
+  /** PEERS frames a peer may send in a burst. */
+  peersBurst: number
+  /** SIGNAL frames a peer may send per second, sustained (to us or to be relayed). */
+  signalPerSecond: number
+  /** SIGNAL frames a peer may send in a burst. */
+  signalBurst: number
+  /** SIGNAL payload bytes a peer may send per second, sustained (the burst is twice this). */
+  signalBytesPerSecond: number
 }
 
 /** The defaults. */
@@ -55,6 +65,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxWantedBlobs: 2000,
   blobStallMs: 15_000,
   batchMessages: 2000,
+  peersPerSecond: 1,
+  peersBurst: 5,
+  signalPerSecond: 20,
+  signalBurst: 40,
+  signalBytesPerSecond: 64 * 1024,
 })
 
 /** Why an item from a peer was rejected (each counts against that peer). */
@@ -168,12 +183,13 @@ export class TokenBucket {
     this.#at = now()
   }
 
-  take(): boolean {
+  /** Takes `n` tokens (default 1); false, taking none, when fewer are left. */
+  take(n = 1): boolean {
     const t = this.#now()
     this.#tokens = Math.min(this.#burst, this.#tokens + ((t - this.#at) / 1000) * this.#rate)
     this.#at = t
-    if (this.#tokens < 1) return false
-    this.#tokens -= 1
+    if (this.#tokens < n) return false
+    this.#tokens -= n
     return true
   }
 }

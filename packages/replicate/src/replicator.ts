@@ -35,6 +35,18 @@
  * 7. **Blobs** (blobs.ts). Content-addressed want/have/get in chunks under the same credit,
  *    hashed before they are stored; a peer fetches the blobs of messages it shows (feeds up to
  *    `blobHops`, default: its own and its follows').
+ * 8. **Gossip without waste** (gossip.ts). When several neighbours that speak REQUEST hold a
+ *    wanted feed, one of them streams it and the others only send HAVE notes of their head; a
+ *    source that lags a note by more than `gossip.stallMs` is replaced by the neighbour ahead,
+ *    and a source that closes at once. A live message is downloaded once, not once per
+ *    neighbour. Peers of before the feature, and feeds with one such neighbour, stream as in 4.
+ * 9. **Peer exchange and signalling** (pex.ts, signal.ts). PEERS frames carry addresses of
+ *    always-on peers (and feeds reachable through the sender); the replicator only checks,
+ *    rate-limits and reports them (`peers` events) — callers decide what to tell
+ *    (`Connection.sendPeers`). SIGNAL frames carry WebRTC signalling to a peer directly or
+ *    through one shared neighbour ({@link Replicator.signal}, `signal` events); a relay forwards
+ *    only frames whose `from` is the authenticated remote they came from, once, rate-limited.
+ *    New frame types go only to peers whose hello sets their feature bit (frames.ts).
  *
  * Why this shape: every part is a small object with explicit inputs (the context a connection
  * gets is context.ts), the store is the only shared state, and the want set is derived from
@@ -61,9 +73,12 @@ import { BlobExchange } from './blobs.js'
 import type { Channel } from './channel.js'
 import { Connection, type ConnectOptions, type PeerStatus, type Progress } from './connection.js'
 import type { ReplicaContext } from './context.js'
+import { FEATURES, type PeerEntry } from './frames.js'
+import { Gossip } from './gossip.js'
 import { PUBLIC_NETWORK_KEY } from './handshake.js'
 import { type Limits, newRejectTally, type RejectReason, resolveLimits } from './limits.js'
 import type { CloseInfo } from './session.js'
+import { SignalRouter } from './signal.js'
 import { computeWants, type HostMode, type WantedFeed } from './wants.js'
 
 /** Options of a {@link Replicator}. */
@@ -100,6 +115,23 @@ export interface ReplicatorOptions {
    * a feed backwards).
    */
   tail?: TailOptions
+  /** Gossip without waste (see gossip.ts). */
+  gossip?: GossipOptions
+  /**
+   * The feature bits this peer announces (frames.ts `FEATURE`; default: all it speaks). A
+   * feature is used on a connection only when both sides announce it, so a lower value makes
+   * this peer behave as a peer of before those features: for compatibility tests.
+   */
+  features?: number
+}
+
+/** See {@link ReplicatorOptions.gossip}. */
+export interface GossipOptions {
+  /**
+   * How long the neighbour streaming a feed may stay behind what another neighbour said it
+   * holds before that one streams it instead (ms, default 2000).
+   */
+  readonly stallMs?: number
 }
 
 /** See {@link ReplicatorOptions.tail}. */
@@ -144,6 +176,10 @@ export interface ReplicatorStatus {
   readonly blobs: { readonly wanted: number; readonly downloading: number }
   /** The last failure to compute the want set, if the last attempt failed. */
   readonly wantError: string | undefined
+  /** Gossip: feeds' sources replaced because they stalled. */
+  readonly gossip: { readonly switches: number }
+  /** Signals forwarded for other peers. */
+  readonly signalsRelayed: number
 }
 
 /** What {@link Replicator.subscribe} reports. */
@@ -167,6 +203,21 @@ export type ReplicatorEvent =
    * change with every clock, and anyone can ask {@link Replicator.remoteSeq} for them.
    */
   | { readonly type: 'remote-seq'; readonly feed: FeedId; readonly seq: number | undefined }
+  /**
+   * `connection`'s remote (`from`) told of peers (PEERS): entries whose url was not a ws:/wss:
+   * address were dropped and counted against it. Unverified hints: dial them at a bounded rate.
+   */
+  | {
+      readonly type: 'peers'
+      readonly connection: Connection
+      readonly from: FeedId
+      readonly entries: readonly PeerEntry[]
+    }
+  /**
+   * A signalling payload for this peer from `from`, which came through the connected neighbour
+   * `via` (`from` itself when direct). See signal.ts for how far `from` can be trusted.
+   */
+  | { readonly type: 'signal'; readonly from: FeedId; readonly via: FeedId; readonly payload: Uint8Array }
 
 const RECENTLY_CLOSED = 32
 
@@ -182,6 +233,8 @@ export class Replicator {
   readonly #ctx: ReplicaContext
   readonly #blobs: BlobExchange
   readonly #blobHops: number | false
+  readonly #gossip: Gossip
+  readonly #signals: SignalRouter
   readonly #conns = new Set<Connection>()
   readonly #recentlyClosed: PeerStatus[] = []
   readonly #listeners = new Set<(e: ReplicatorEvent) => void>()
@@ -231,6 +284,25 @@ export class Replicator {
     this.host = host
     this.limits = Object.freeze(resolveLimits(opts.limits))
     this.#blobHops = opts.blobHops ?? 1
+    const stallMs = opts.gossip?.stallMs ?? 2000
+    if (!(typeof stallMs === 'number' && stallMs > 0)) {
+      throw new MurmurError('INVALID_ARGUMENT', 'gossip.stallMs is a positive number of ms')
+    }
+    const features = opts.features ?? FEATURES
+    if (!Number.isInteger(features) || features < 0 || features > 255) {
+      throw new MurmurError('INVALID_ARGUMENT', 'features is a byte of FEATURE bits')
+    }
+    this.#gossip = new Gossip({
+      links: () => this.#conns,
+      wants: (hex) => this.#wanted.has(hex),
+      held: async (feed) => (await this.store.feedState(feed))?.seq ?? 0,
+      stallMs,
+    })
+    this.#signals = new SignalRouter({
+      me: opts.keys.publicKey,
+      links: () => this.#conns,
+      deliver: ({ from, via, payload }) => this.#emit({ type: 'signal', from, via, payload }),
+    })
     const sha256 = opts.sha256 ?? defaultSha256
     this.#blobs = new BlobExchange({
       blobs: opts.store.blobs,
@@ -246,14 +318,16 @@ export class Replicator {
       networkKey: networkKey.slice(),
       limits: this.limits,
       blobs: this.#blobs,
+      features,
       wants: (hex) => this.#wanted.has(hex),
       wantList: async () => {
         await this.#computing
         return [...this.#wanted.values()].map((w) => w.feed)
       },
       tailOf: (hex) => this.#tailOf(hex),
-      told: (_conn, feed) => {
+      told: (conn, feed) => {
         if (equalBytes(feed, this.keys.publicKey)) this.#ownRemoteSeqChanged()
+        this.#gossip.told(conn, toHex(feed), feed)
       },
       ready: (conn) => this.#onReady(conn),
       closed: (conn, info) => this.#onClosed(conn, info),
@@ -263,6 +337,10 @@ export class Replicator {
       },
       fork: (conn, proof) => this.#onFork(conn, proof),
       progress: (connection, progress) => this.#emit({ type: 'progress', connection, progress }),
+      peers: (connection, entries) =>
+        this.#emit({ type: 'peers', connection, from: connection.remote as FeedId, entries }),
+      signal: (conn, frame) => this.#signals.receive(conn, frame),
+      gossipMode: (conn, hex, feed, held) => this.#gossip.modeFor(conn, hex, feed, held),
     }
     this.#offAppend = opts.store.onAppend((msg) => this.#onAppend(msg))
     void this.#schedule()
@@ -324,6 +402,27 @@ export class Replicator {
     return max
   }
 
+  /**
+   * Sends a signalling payload (e.g. a WebRTC offer) to `to`: directly when a ready connection
+   * to it reads SIGNAL, otherwise to up to 8 ready neighbours that do, for them to relay one hop.
+   * Returns whether it was sent anywhere (not whether it arrived). The answer comes back as a
+   * `signal` event.
+   * @throws {MurmurError} `INVALID_ARGUMENT` when `to` is not a 32-byte feed id or `payload` is
+   * not 1 to 16384 bytes; `NOT_OPEN` after {@link close}.
+   */
+  signal(to: FeedId, payload: Uint8Array): boolean {
+    if (this.#closed) throw new MurmurError('NOT_OPEN', 'the replicator is closed')
+    return this.#signals.send(to, payload)
+  }
+
+  /**
+   * The connection streaming `feed` to this peer when gossip chose one among several neighbours
+   * (the others send only notes); undefined when it did not have to choose.
+   */
+  sourceOf(feed: FeedId): Connection | undefined {
+    return this.#gossip.sourceOf(toHex(feed)) as Connection | undefined
+  }
+
   /** Open connections. */
   connections(): Connection[] {
     return [...this.#conns]
@@ -346,6 +445,8 @@ export class Replicator {
       forks: [...this.#forks.values()],
       blobs: { wanted: this.#blobs.wanted, downloading: this.#blobs.downloading },
       wantError: this.#wantError,
+      gossip: { switches: this.#gossip.switches },
+      signalsRelayed: this.#signals.relayed,
     }
   }
 
@@ -373,6 +474,7 @@ export class Replicator {
     if (this.#closed) return
     this.#closed = true
     this.#offAppend()
+    this.#gossip.close()
     const closing = [...this.#conns].map((c) => {
       c.close('the peer is shutting down')
       return c.closed
@@ -446,6 +548,7 @@ export class Replicator {
     for (const [hex, w] of this.#wanted) if (!next.has(hex)) removed.push(w.feed)
     this.#wanted = next
     if (added.length === 0 && removed.length === 0) return
+    this.#gossip.forget(removed.map(toHex))
     for (const c of this.#conns) {
       c.retract(removed)
       void c.announce(added)
@@ -468,6 +571,7 @@ export class Replicator {
   #onClosed(conn: Connection, info: CloseInfo): void {
     this.#conns.delete(conn)
     this.#blobs.peerClosed(conn)
+    this.#gossip.closed(conn)
     if (info.code === 'misbehaving') this.#disconnected++
     this.#recentlyClosed.push(conn.status())
     if (this.#recentlyClosed.length > RECENTLY_CLOSED) this.#recentlyClosed.shift()

@@ -187,8 +187,9 @@ export class Outbox {
       const want = this.#d.remote.get(hex)
       const state = want && (await this.#d.store.feedState(want.feed))
       const from = want && state && want.has < state.seq ? startOf(want, state) : undefined
-      // Not wanted, not held, nothing new, or only a suffix that cannot serve it (clock.ts).
-      if (!want || !state || from === undefined) continue
+      // Not wanted, not held, nothing new, only a suffix that cannot serve it (clock.ts), or
+      // only notes asked for (another neighbour streams it: gossip.ts).
+      if (!want || !state || from === undefined || want.notify) continue
       let full = false
       let read = 0
       // Read about what fits (a message is rarely under 150 bytes), in one batch.
@@ -198,6 +199,8 @@ export class Outbox {
         to: Math.min(state.seq, from + READ_AHEAD),
         limit,
       })
+      // Switched to notes while the store read.
+      if (want.notify) continue
       for (const msg of batch) {
         read++
         if (size + MSG_OVERHEAD + msg.bytes.length > room) {

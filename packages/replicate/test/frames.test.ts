@@ -18,11 +18,16 @@ import {
   encodeHello,
   encodeMsgs,
   encodeNone,
+  encodePeers,
+  encodeRequest,
+  encodeSignal,
   encodeUnwant,
   FEATURE,
   helloFeatures,
   isFrameError,
   MAX_PLAINTEXT,
+  MAX_SIGNAL_PAYLOAD,
+  PEERS_PER_FRAME,
 } from '../src/frames.js'
 import { sha256 } from './helpers.js'
 
@@ -106,4 +111,39 @@ test('HAVE has the layout of CLOCK; the hello carries the feature flags', () => 
   // A hello of before features: version 1, no flags.
   assert.equal(helloFeatures(new Uint8Array([1, 0])), 0)
   assert.equal(decodeHello(new Uint8Array([1, 0])), 1)
+})
+
+test('PEERS, SIGNAL and REQUEST decode to what was encoded; bad bodies are errors', () => {
+  const peers = [{ feed: feed(1), url: 'wss://peer.example.org/' }, { feed: feed(2) }]
+  assert.deepEqual(decodeFrame(encodePeers(peers)), { type: 'peers', entries: peers, dropped: 0 })
+  assert.deepEqual(decodeFrame(encodePeers([])), { type: 'peers', entries: [], dropped: 0 })
+  assert.throws(() => encodePeers([{ feed: feed(1), url: 'https://x.org' }]), RangeError)
+  assert.throws(() => encodePeers(Array.from({ length: PEERS_PER_FRAME + 1 }, () => ({ feed: feed(1) }))), RangeError)
+  assert.ok(isFrameError(decodeFrame(encodePeers(peers).subarray(0, 50))))
+
+  const s = { to: feed(3), from: feed(4), relayed: true, payload: new Uint8Array([1, 2, 3]) }
+  assert.deepEqual(decodeFrame(encodeSignal(s)), { type: 'signal', ...s })
+  const big = { ...s, relayed: false, payload: new Uint8Array(MAX_SIGNAL_PAYLOAD) }
+  assert.deepEqual(decodeFrame(encodeSignal(big)), { type: 'signal', ...big })
+  assert.throws(() => encodeSignal({ ...s, payload: new Uint8Array(0) }), RangeError)
+  assert.throws(() => encodeSignal({ ...s, payload: new Uint8Array(MAX_SIGNAL_PAYLOAD + 1) }), RangeError)
+  assert.ok(isFrameError(decodeFrame(encodeSignal(s).subarray(0, 66))), 'no payload')
+  const tooBig = new Uint8Array(1 + 65 + MAX_SIGNAL_PAYLOAD + 1)
+  tooBig[0] = (1 << 5) | 14
+  assert.ok(isFrameError(decodeFrame(tooBig)))
+  // Reserved flag bits are ignored.
+  const flagged = encodeSignal(s)
+  flagged[1] = 0xfe
+  assert.equal((decodeFrame(flagged) as { relayed: boolean }).relayed, false)
+
+  const req = [
+    { feed: feed(5), mode: 'stream' as const, seq: 0 },
+    { feed: feed(6), mode: 'notify' as const, seq: 2 ** 53 - 1 },
+  ]
+  assert.deepEqual(decodeFrame(encodeRequest(req)), { type: 'request', entries: req })
+  const badMode = encodeRequest(req)
+  badMode[33] = 2
+  assert.ok(isFrameError(decodeFrame(badMode)))
+  assert.ok(isFrameError(decodeFrame(encodeRequest(req).subarray(0, 40))))
+  assert.equal(helloFeatures(encodeHello()), FEATURE.have | FEATURE.peers | FEATURE.signal | FEATURE.gossip)
 })

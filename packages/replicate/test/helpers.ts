@@ -190,3 +190,51 @@ export async function rawPeer(
   await within(Promise.all([readyP, conn.ready]), 'the raw session')
   return { keys, session, channel: mine, conn, frames, credit: () => credit, closed }
 }
+
+/** Holds back what one side of a channel sends while paused (a stalled peer), in order. */
+export interface Valve {
+  pause(): void
+  /** Sends what was held, in order, and lets frames through again. */
+  resume(): void
+}
+
+/** Wraps `channel` so that its sends can be held back (see {@link Valve}). */
+export function withValve(channel: Channel): [Channel, Valve] {
+  let paused = false
+  const held: Uint8Array[] = []
+  const wrapped: Channel = {
+    send: (frame) => {
+      if (paused) held.push(frame.slice())
+      else channel.send(frame)
+    },
+    get bufferedAmount() {
+      return channel.bufferedAmount
+    },
+    onFrame: (fn) => channel.onFrame(fn),
+    onClose: (fn) => channel.onClose(fn),
+    close: (reason) => channel.close(reason),
+  }
+  const valve: Valve = {
+    pause: () => {
+      paused = true
+    },
+    resume: () => {
+      paused = false
+      for (const frame of held.splice(0)) channel.send(frame)
+    },
+  }
+  return [wrapped, valve]
+}
+
+/**
+ * Connects two replicators like {@link link}, with a valve on what `b` sends to `a`: pausing it
+ * makes `b` a neighbour that stalls.
+ */
+export async function linkWithValve(a: Peer, b: Peer): Promise<{ ab: Connection; ba: Connection; valve: Valve }> {
+  const [ca, cb] = memoryChannelPair()
+  const [fromB, valve] = withValve(cb)
+  const ab = a.rep.connect(ca, { initiator: true })
+  const ba = b.rep.connect(fromB, { initiator: false })
+  await Promise.all([ab.ready, ba.ready])
+  return { ab, ba, valve }
+}
