@@ -4,12 +4,13 @@
  * worker as an ES module, and two files at fixed names at the root:
  * - sw.js, the service worker (src/sw.ts), built on its own into one classic script that
  *   imports nothing, so it needs no module-worker support and shares no chunk with the page;
- * - app-files.json, every other file's path, sha-256 (hex) and size, sorted by path, which the
- *   service worker precaches and verifies (and signed releases will list later).
- * The digest of that list (without sw.js) is baked into sw.js, so every new build is a new
- * service worker. The same sources give the same bytes: no timestamps, no absolute paths,
- * sorted lists, no source maps. No inline script or style either, so the app runs under the
- * strict CSP in src/headers.ts.
+ * - app-files.json, every file's path, sha-256 (hex) and size (sw.js included), sorted by path,
+ *   which the service worker precaches and verifies on its first install.
+ * Nothing of the app build goes into sw.js: its bytes change only when its own code (src/sw.ts,
+ * src/headers.ts) does, so the browser's own re-fetch of the worker script does not install a
+ * new package manager at every build; new builds reach people as signed releases. The same
+ * sources give the same bytes: no timestamps, no absolute paths, sorted lists, no source maps.
+ * No inline script or style either, so the app runs under the strict CSP in src/headers.ts.
  */
 import { createHash } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
@@ -45,15 +46,14 @@ async function listFiles(dir: string, skip: ReadonlySet<string>): Promise<AppFil
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }
 
-/** Builds src/sw.ts into one classic script with the list's digest baked in; returns its code. */
-async function buildServiceWorker(config: ResolvedConfig, listSha256: string): Promise<string> {
+/** Builds src/sw.ts into one classic script that depends on nothing of the app; returns its code. */
+async function buildServiceWorker(config: ResolvedConfig): Promise<string> {
   const out = await build({
     configFile: false,
     root: ROOT,
     mode: config.mode,
     logLevel: 'warn',
     publicDir: false,
-    define: { __APP_FILES_SHA256__: JSON.stringify(listSha256) },
     build: {
       write: false,
       target: TARGET,
@@ -124,16 +124,13 @@ function appFiles(): Plugin {
       sequential: true,
       async handler() {
         const outDir = config.build.outDir
-        const files = await listFiles(outDir, new Set([SW, LIST]))
-        // The same canonical bytes sw.ts hashes: the list without sw.js, keys in this order.
-        const listSha256 = sha256Hex(JSON.stringify(files.map(({ path, sha256, size }) => ({ path, sha256, size }))))
-        const sw = Buffer.from(await buildServiceWorker(config, listSha256))
+        const sw = Buffer.from(await buildServiceWorker(config))
         await writeFile(join(outDir, SW), sw)
-        const all = [...files, { path: SW, sha256: sha256Hex(sw), size: sw.length }].sort((a, b) =>
-          a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+        const files = await listFiles(outDir, new Set([LIST]))
+        await writeFile(join(outDir, LIST), `${JSON.stringify({ files }, null, 2)}\n`)
+        config.logger.info(
+          `${LIST}: ${files.length} files; ${SW}: ${sw.length} bytes, sha-256 ${sha256Hex(sw).slice(0, 16)}…`,
         )
-        await writeFile(join(outDir, LIST), `${JSON.stringify({ files: all }, null, 2)}\n`)
-        config.logger.info(`${LIST}: ${all.length} files, list sha-256 ${listSha256.slice(0, 16)}…`)
       },
     },
   }

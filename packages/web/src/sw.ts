@@ -1,30 +1,44 @@
 /**
- * The app's service worker: it serves the built app from a verified cache, so the app loads
- * offline and the bytes that run are the bytes the build listed.
+ * The app's service worker, a small bootstrap of the package manager (DESIGN.md "Web app"): it
+ * serves the app from verified caches, so the app loads offline and the bytes that run are bytes
+ * that were listed — by the origin's first app-files.json, then by signed releases.
  *
- * How it works. The build (vite.config.ts) writes app-files.json — every file's path, sha-256
- * and size — and bakes the sha-256 of that list (without sw.js itself) into this script as
- * `__APP_FILES_SHA256__`. So every new build is a new sw.js, which the browser notices on its
- * own, and the chain sw.js → list → files is checked end to end:
- * - install: fetch app-files.json, check it against the baked digest, fetch every file and
- *   check its size and sha-256; one mismatch fails the whole install (bytes that do not match
- *   are never cached, and the running version stays in charge).
- * - fetch: same-origin GETs of app files come from the cache; a navigation to a path without a
- *   file extension gets index.html (the app routes itself); everything else (e.g.
- *   /.well-known/murmur.json) never passes through this worker. Every response made from the
- *   cache carries the app's security headers (CSP), whatever the server sent.
- * - activate: caches of other versions are deleted.
- * - releases (the package manager): once the engine (engine/releases.ts) made a verified
- *   release current, its pointer (cache `murmur-current`) names the release's cache and paths;
- *   then every app file comes from that cache instead (the entry page for navigations), and
- *   the precache is only the fallback ("release 0"). The pointer is read again on every
- *   navigation, so a page that switched releases runs the new one on its next load.
- * A new version waits, as browsers do by default, until no tab runs the old one, so a page
- * never loads half of one version and half of another; the page may post
- * `{ type: 'skip-waiting' }` to switch at once (then reload).
+ * Its bytes depend on nothing but its own code (and src/headers.ts): no digest of the build is
+ * baked in. The browser re-fetches sw.js from the origin on its own and installs it whenever its
+ * bytes change, so a worker that changed with every build would let the origin replace the app
+ * (and this package manager) at every build. Now a new build changes nothing here: new app files
+ * reach the person only through a release their policy accepts (engine/releases.ts). Every
+ * release names sw.js by its sha-256, so the page can tell a worker no trusted release names
+ * (ui/views/updates.ts) — see the README for the risk that remains.
+ *
+ * How it works
+ * - install (the precache, "release 0"): fetch app-files.json, then every file it lists; each
+ *   must have the listed size and sha-256, or the install fails (the running version stays in
+ *   charge) and nothing of it stays cached. The list is kept in the cache, written last, so a
+ *   complete precache holds its own hashes. What this first install trusts: the origin, once.
+ *   sw.js, the list and the files all come from it, so the check proves the cache holds one
+ *   consistent set of files exactly as listed (no half-deployed or corrupted file), not that the
+ *   origin is honest. From then on the origin is only asked again for a new worker script; the
+ *   engine adopts the serving peer's signed release of the same entry page as current.
+ * - activate: the precache this worker installed becomes the one it serves (recorded in
+ *   {@link STATE}, as a restarted worker has no memory), other workers' precaches are deleted.
+ *   Release caches are the engine's to prune.
+ * - fetch: same-origin GETs of app files come from the current release's cache (the pointer the
+ *   engine writes, re-read on every navigation so a switch runs from the next load), else from
+ *   the precache; a navigation to a path without a file extension gets the entry page (the app
+ *   routes itself); anything else goes to the network untouched. Before serving, the cached bytes
+ *   are hashed again and compared with the release's (or list's) sha-256: an entry altered after
+ *   it was cached (disk corruption, a buggy or hostile write to Cache Storage) is never served;
+ *   a copy with the same hash from another of our caches or the origin is served (and heals the
+ *   entry) instead, else a 503 that says why. A writer who can also rewrite the pointer or the
+ *   list runs in this origin already; this check is about the bytes, not the origin.
+ * - Every response made here carries the app's security headers (CSP), whatever was cached.
+ * A new worker waits, as browsers do by default, until no tab runs the old one; the page may
+ * post `{ type: 'skip-waiting' }` to switch at once (then reload).
  *
  * It is compiled with the DOM types of the web package, so it declares the few service-worker
- * types it uses instead of pulling in the `webworker` lib, which clashes with `dom`.
+ * types it uses instead of pulling in the `webworker` lib, which clashes with `dom`. It must not
+ * import engine code: the constants it shares with engine/releases.ts are repeated there.
  */
 import { contentTypeOf, SECURITY_HEADERS } from './headers.js'
 
@@ -44,120 +58,195 @@ interface ServiceWorkerScope {
   addEventListener(type: 'message', listener: (event: MessageEvent) => void): void
 }
 declare const self: ServiceWorkerScope
-/** The sha-256 (hex) of the canonical app file list, baked in by the build. */
-declare const __APP_FILES_SHA256__: string
 
-/** One line of app-files.json. */
-interface AppFile {
+/** What a file must be: one line of app-files.json, or of the release pointer. */
+interface Listed {
   readonly path: string
   readonly sha256: string
   readonly size: number
 }
 
+/** A set of files served from one cache: the precache or the current release. */
+interface Source {
+  readonly cache: string
+  /** URL path of the entry page. */
+  readonly entry: string
+  /** Expected hash and size by URL path. */
+  readonly files: ReadonlyMap<string, Listed>
+}
+
 const LIST = 'app-files.json'
 const WORKER = 'sw.js'
-const PREFIX = 'murmur-app-'
-const CACHE = PREFIX + __APP_FILES_SHA256__.slice(0, 16)
+const APP_PREFIX = 'murmur-app-'
+const RELEASE_PREFIX = 'murmur-release-'
+/** This worker's own records: which precache was installed last, and which one it serves. */
+const STATE = 'murmur-sw'
+const INSTALLED = '/__murmur/sw/installed'
+const ACTIVE = '/__murmur/sw/active'
+/** Where a precache keeps its verified list (written last: the precache is complete). */
+const LIST_KEY = '/__murmur/app-files.json'
+/** The engine's current-release pointer (engine/releases.ts CURRENT_CACHE, CURRENT_URL). */
+const CURRENT_CACHE = 'murmur-current'
+const CURRENT_URL = '/__murmur/current'
+
 const scope = new URL(self.registration.scope)
-const INDEX = `${scope.pathname}index.html`
+const HEX64 = /^[0-9a-f]{64}$/
 
-/** Paths (URL pathnames) of the cached app files; rebuilt from the cache when the browser restarts the worker. */
-let appPaths: Set<string> | undefined
-
-/** The current release (engine/releases.ts `CurrentPointer`), null when none is set. */
-interface Current {
-  readonly cache: string
-  readonly entry: string
-  readonly paths: Set<string>
-}
-let current: Current | null | undefined
-
-async function loadCurrent(): Promise<Current | null> {
-  try {
-    const res = await (await caches.open('murmur-current')).match('/__murmur/current')
-    const p = res ? ((await res.json()) as { id: string; entry: string; paths: string[] }) : undefined
-    current = p ? { cache: `murmur-release-${p.id}`, entry: p.entry, paths: new Set(p.paths) } : null
-  } catch {
-    current = null // an unreadable pointer: serve release 0
-  }
-  return current
-}
-
-/** A release's file for `pathname`, if the current release has one. */
-function pickRelease(c: Current, pathname: string, navigate: boolean): string | undefined {
-  if (c.paths.has(pathname)) return pathname
-  const name = pathname.slice(pathname.lastIndexOf('/') + 1)
-  if (navigate && !name.includes('.') && c.paths.has(c.entry)) return c.entry
-  return undefined
-}
+/** Loaded on first use after each (re)start; null when there is none. */
+let precache: Source | null | undefined
+let current: Source | null | undefined
 
 async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
-/** The bytes the build hashed: the list without sw.js, each entry's keys in this order. */
-const canonical = (files: readonly AppFile[]) =>
-  new TextEncoder().encode(JSON.stringify(files.map(({ path, sha256, size }) => ({ path, sha256, size }))))
+const matches = async (bytes: Uint8Array<ArrayBuffer>, want: Listed) =>
+  bytes.length === want.size && (await sha256Hex(bytes)) === want.sha256
 
-async function precache(): Promise<void> {
-  const res = await fetch(new URL(LIST, scope), { cache: 'no-cache' })
-  if (!res.ok) throw new Error(`${LIST}: HTTP ${res.status}`)
-  const files = ((await res.json()) as { files: AppFile[] }).files.filter((f) => f.path !== WORKER)
-  if ((await sha256Hex(canonical(files))) !== __APP_FILES_SHA256__)
-    throw new Error(`${LIST} is not the list this ${WORKER} was built with`)
-  const cache = await caches.open(CACHE)
+/** The lines of a list or pointer, or undefined when any is malformed. */
+function listed(files: unknown): Listed[] | undefined {
+  if (!Array.isArray(files)) return undefined
+  const ok = files.every(
+    (f: Partial<Listed> | null) =>
+      typeof f?.path === 'string' &&
+      typeof f.sha256 === 'string' &&
+      HEX64.test(f.sha256) &&
+      Number.isSafeInteger(f.size),
+  )
+  return ok ? (files as Listed[]) : undefined
+}
+
+const urlOf = (path: string) => new URL(path, scope)
+/** The files to serve by URL path; never the worker script, which the page may fetch to compare (ui/views/updates.ts). */
+const byPath = (files: readonly Listed[]) =>
+  new Map(files.map((f) => [urlOf(f.path).pathname, f] as const).filter(([path]) => path !== urlOf(WORKER).pathname))
+
+async function install(): Promise<void> {
+  const res = await fetch(urlOf(LIST), { cache: 'no-cache' })
+  const list = new Uint8Array(await res.arrayBuffer())
+  const files = res.ok ? listed((JSON.parse(new TextDecoder().decode(list)) as { files?: unknown }).files) : undefined
+  if (!files) throw new Error(`${LIST}: HTTP ${res.status}, or not a list of files`)
+  // Named by the list's hash: a worker installing beside a running one never touches its cache.
+  const name = APP_PREFIX + (await sha256Hex(list)).slice(0, 16)
+  const existed = await caches.has(name)
+  const cache = await caches.open(name)
   try {
     await Promise.all(
-      files.map(async (file) => {
-        const url = new URL(file.path, scope)
-        const got = await fetch(url, { cache: 'no-cache' })
-        const bytes = new Uint8Array(await got.arrayBuffer())
-        if (!got.ok || bytes.length !== file.size || (await sha256Hex(bytes)) !== file.sha256)
-          throw new Error(`${file.path} does not match ${LIST}`)
-        await cache.put(url, new Response(bytes, { headers: { 'Content-Type': contentTypeOf(file.path) } }))
-      }),
+      files
+        .filter((f) => f.path !== WORKER)
+        .map(async (f) => {
+          const got = await fetch(urlOf(f.path), { cache: 'no-cache' })
+          const bytes = new Uint8Array(await got.arrayBuffer())
+          if (!got.ok || !(await matches(bytes, f))) throw new Error(`${f.path} does not match ${LIST}`)
+          await cache.put(urlOf(f.path), new Response(bytes, { headers: { 'Content-Type': contentTypeOf(f.path) } }))
+        }),
     )
+    await cache.put(urlOf(LIST_KEY), new Response(list))
   } catch (err) {
-    await caches.delete(CACHE) // no half-filled cache of this version stays behind
+    if (!existed) await caches.delete(name) // no half-filled precache stays behind
     throw err
   }
-  appPaths = new Set(files.map((f) => new URL(f.path, scope).pathname))
+  await (await caches.open(STATE)).put(INSTALLED, new Response(name))
 }
 
-async function loadAppPaths(): Promise<Set<string>> {
-  const keys = await (await caches.open(CACHE)).keys()
-  appPaths = new Set(keys.map((r) => new URL(r.url).pathname))
-  return appPaths
+async function activate(): Promise<void> {
+  const state = await caches.open(STATE)
+  const name = await (await state.match(INSTALLED))?.text()
+  if (name) await state.put(ACTIVE, new Response(name))
+  precache = undefined
+  for (const n of await caches.keys()) if (n.startsWith(APP_PREFIX) && n !== name) await caches.delete(n)
+  await self.clients.claim()
 }
 
-/** Which cached file answers a request for `pathname`, if any. */
-function pick(paths: Set<string>, pathname: string, navigate: boolean): string | undefined {
-  if (paths.has(pathname)) return pathname
+async function loadPrecache(): Promise<Source | null> {
+  try {
+    const name = await (await caches.match(ACTIVE, { cacheName: STATE }))?.text()
+    const res = name ? await caches.match(urlOf(LIST_KEY), { cacheName: name }) : undefined
+    const files = res && listed(((await res.json()) as { files?: unknown }).files)
+    precache = name && files ? { cache: name, entry: urlOf('index.html').pathname, files: byPath(files) } : null
+  } catch {
+    precache = null
+  }
+  return precache
+}
+
+async function loadCurrent(): Promise<Source | null> {
+  try {
+    const res = await caches.match(CURRENT_URL, { cacheName: CURRENT_CACHE })
+    const p = res ? ((await res.json()) as { id?: unknown; entry?: unknown; files?: unknown }) : undefined
+    const files = p && listed(p.files)
+    // A pointer without hashes (an older engine wrote it) is not served until the engine rewrites it.
+    current =
+      p && files && typeof p.id === 'string' && typeof p.entry === 'string'
+        ? { cache: RELEASE_PREFIX + p.id, entry: p.entry, files: byPath(files) }
+        : null
+  } catch {
+    current = null // an unreadable pointer: serve release 0
+  }
+  return current
+}
+
+/** Which file of `source` answers a request for `pathname`, if any. */
+function pick(source: Source | null, pathname: string, navigate: boolean): Listed | undefined {
+  if (!source) return undefined
+  const file = source.files.get(pathname)
+  if (file) return file
   const name = pathname.slice(pathname.lastIndexOf('/') + 1)
-  if (navigate && !name.includes('.') && paths.has(INDEX)) return INDEX
+  return navigate && !name.includes('.') ? source.files.get(source.entry) : undefined
+}
+
+/** The source and file that answer a request: the current release first, then the precache. */
+function choose(pathname: string, navigate: boolean): [Source, Listed] | undefined {
+  for (const source of [current ?? null, precache ?? null]) {
+    const file = pick(source, pathname, navigate)
+    if (source && file) return [source, file]
+  }
   return undefined
 }
 
-async function fromCache(path: string, request: Request, cacheName = CACHE): Promise<Response> {
-  const cached = await (await caches.open(cacheName)).match(new URL(path, scope))
-  // A release cache the browser evicted: release 0's copy, else the network still has the app.
-  if (!cached) return cacheName === CACHE ? fetch(request) : fromCache(path, request)
-  const headers = new Headers(cached.headers)
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value)
-  return new Response(cached.body, { status: 200, headers })
+/** The response made from verified bytes, with the app's security headers. */
+function respond(bytes: Uint8Array<ArrayBuffer>, type: string): Response {
+  return new Response(bytes, { status: 200, headers: { ...SECURITY_HEADERS, 'Content-Type': type } })
 }
 
-self.addEventListener('install', (event) => event.waitUntil(precache()))
+/** The cached copy in `cacheName` if its bytes are still the listed ones. */
+async function verified(cacheName: string, file: Listed): Promise<Response | undefined> {
+  const res = await caches.match(urlOf(file.path), { cacheName })
+  if (!res) return undefined
+  const bytes = new Uint8Array(await res.arrayBuffer())
+  return (await matches(bytes, file))
+    ? respond(bytes, res.headers.get('Content-Type') ?? contentTypeOf(file.path))
+    : undefined
+}
 
-self.addEventListener('activate', (event) =>
-  event.waitUntil(
-    (async () => {
-      for (const name of await caches.keys()) if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name)
-      await self.clients.claim()
-    })(),
-  ),
-)
+async function serve(source: Source, file: Listed): Promise<Response> {
+  const res = await verified(source.cache, file)
+  if (res) return res
+  // Evicted or altered: a copy with the same hash in another of our caches, or from the origin.
+  let copy: Response | undefined
+  for (const name of await caches.keys()) {
+    if (name === source.cache || !(name.startsWith(APP_PREFIX) || name.startsWith(RELEASE_PREFIX))) continue
+    copy = await verified(name, file)
+    if (copy) break
+  }
+  if (!copy) {
+    const got = await fetch(urlOf(file.path), { cache: 'no-cache' }).catch(() => undefined)
+    const bytes = got?.ok ? new Uint8Array(await got.arrayBuffer()) : undefined
+    if (bytes && (await matches(bytes, file))) copy = respond(bytes, contentTypeOf(file.path))
+  }
+  if (!copy)
+    return new Response(
+      `Murmur: the cached ${file.path} is not the file this version of the app lists (altered or lost), ` +
+        'and no verified copy is at hand. It was not run. Reload when online to fetch it again.\n',
+      { status: 503, headers: { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' } },
+    )
+  if (await caches.has(source.cache)) await (await caches.open(source.cache)).put(urlOf(file.path), copy.clone())
+  return copy
+}
+
+self.addEventListener('install', (event) => event.waitUntil(install()))
+self.addEventListener('activate', (event) => event.waitUntil(activate()))
 
 self.addEventListener('fetch', (event) => {
   const { request } = event
@@ -165,34 +254,18 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url)
   if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return
   const navigate = request.mode === 'navigate'
-  if (navigate || current === undefined) {
-    // A load (re)reads the pointer: a release chosen in the page runs from the next load on.
-    event.respondWith(
-      Promise.all([loadCurrent(), appPaths ?? loadAppPaths()]).then(([c, paths]) => {
-        const rel = c && pickRelease(c, url.pathname, navigate)
-        if (c && rel) return fromCache(rel, request, c.cache)
-        const path = pick(paths, url.pathname, navigate)
-        return path ? fromCache(path, request) : fetch(request)
-      }),
-    )
-    return
-  }
-  const rel = current && pickRelease(current, url.pathname, navigate)
-  if (current && rel) {
-    event.respondWith(fromCache(rel, request, current.cache))
-    return
-  }
-  if (appPaths) {
+  if (!navigate && current !== undefined && precache !== undefined) {
     // The usual case: decide now, and leave requests that are not ours alone.
-    const path = pick(appPaths, url.pathname, navigate)
-    if (path) event.respondWith(fromCache(path, request))
+    const hit = choose(url.pathname, navigate)
+    if (hit) event.respondWith(serve(...hit))
     return
   }
-  // Just restarted: the set comes from the cache, so this one request waits for it.
+  // A load re-reads the pointer (a release chosen in the page runs from the next load on); a
+  // restarted worker reads its state once.
   event.respondWith(
-    loadAppPaths().then((paths) => {
-      const path = pick(paths, url.pathname, navigate)
-      return path ? fromCache(path, request) : fetch(request)
+    Promise.all([loadCurrent(), precache ?? loadPrecache()]).then(() => {
+      const hit = choose(url.pathname, navigate)
+      return hit ? serve(...hit) : fetch(request)
     }),
   )
 })

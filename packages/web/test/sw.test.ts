@@ -1,7 +1,9 @@
 /**
  * The service worker (sw.ts, as built into sw.js) in Chromium: it precaches the verified app,
  * serves it offline with the CSP, leaves other requests to the network, refuses bytes that do not
- * match app-files.json, and cleans up the old version's cache on upgrade.
+ * match app-files.json; a new build is not a new worker (its files arrive as a release, which the
+ * worker serves from the release cache the engine filled), a changed worker script is, and it
+ * cleans up the old precache; a cached file altered after caching is never served.
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
@@ -96,7 +98,8 @@ test('the service worker precaches the app and serves it offline, with the CSP',
     assert.equal(cached.names.length, 1)
     assert.deepEqual(
       cached.paths,
-      files.filter((f) => f.path !== 'sw.js').map((f) => `/${f.path}`),
+      ['/__murmur/app-files.json', ...files.filter((f) => f.path !== 'sw.js').map((f) => `/${f.path}`)].sort(),
+      'every file but sw.js, and the verified list that marks the precache complete',
     )
 
     server.state.offline = true
@@ -122,6 +125,12 @@ test('the service worker precaches the app and serves it offline, with the CSP',
     server.state.offline = false
     assert.equal(await page.evaluate(() => fetch('/missing.json').then((r) => r.status)), 404)
     assert.ok(server.state.hits.includes('/missing.json'))
+    // sw.js too: the page compares what the origin serves now with the releases' workers.
+    server.state.altered = new Map([['sw.js', Buffer.from('// another worker\n')]])
+    assert.equal(
+      await page.evaluate(() => fetch('/sw.js', { cache: 'no-store' }).then((r) => r.text())),
+      '// another worker\n',
+    )
   } finally {
     await browser.close()
     await server.close()
@@ -129,7 +138,9 @@ test('the service worker precaches the app and serves it offline, with the CSP',
   }
 })
 
-test('bytes that do not match app-files.json are never cached', { timeout: 120_000 }, async () => {
+test('bytes that do not match app-files.json are never cached; the list itself is the origin’s word', {
+  timeout: 120_000,
+}, async () => {
   const app = await buildFixture()
   const server = await serveApp(app.out)
   const browser = await launchChromium()
@@ -143,17 +154,12 @@ test('bytes that do not match app-files.json are never cached', { timeout: 120_0
     const cases: [string, Map<string, Buffer>][] = [
       ['a file altered', new Map([[lazy.path, evil]])],
       [
-        'a file and its line in the list altered',
+        'a listed size altered',
         new Map([
-          [lazy.path, evil],
-          [
-            'app-files.json',
-            Buffer.from(
-              listText.replace(lazy.sha256, evilHash).replace(`"size": ${lazy.size}`, `"size": ${evil.length}`),
-            ),
-          ],
+          ['app-files.json', Buffer.from(listText.replace(`"size": ${lazy.size}`, `"size": ${lazy.size + 1}`))],
         ]),
       ],
+      ['the list is not a list', new Map([['app-files.json', Buffer.from('{"files":[{"path":"index.html"}]}')]])],
     ]
     for (const [what, altered] of cases) {
       server.state.altered = altered
@@ -168,6 +174,25 @@ test('bytes that do not match app-files.json are never cached', { timeout: 120_0
         await context.close()
       }
     }
+
+    // What the first install trusts: the origin. A file and its line altered together are one
+    // consistent set as far as the worker can tell (sw.ts says so); releases take over from there.
+    server.state.altered = new Map([
+      [lazy.path, evil],
+      [
+        'app-files.json',
+        Buffer.from(listText.replace(lazy.sha256, evilHash).replace(`"size": ${lazy.size}`, `"size": ${evil.length}`)),
+      ],
+    ])
+    const context = await browser.newContext()
+    try {
+      const page = await context.newPage()
+      await page.goto(`${server.origin}/`)
+      await page.waitForFunction(() => document.body.dataset.ready === 'yes')
+      assert.equal((await settle(page)).active, true, 'a consistent set from the origin installs')
+    } finally {
+      await context.close()
+    }
   } finally {
     await browser.close()
     await server.close()
@@ -175,7 +200,115 @@ test('bytes that do not match app-files.json are never cached', { timeout: 120_0
   }
 })
 
-test('a new build is a new worker; once it takes over, the old cache is gone', { timeout: 120_000 }, async () => {
+/** One line of app-files.json. */
+interface AppFile {
+  readonly path: string
+  readonly sha256: string
+  readonly size: number
+}
+
+async function appFiles(dir: string): Promise<AppFile[]> {
+  return (JSON.parse(await readFile(join(dir, 'app-files.json'), 'utf8')) as { files: AppFile[] }).files
+}
+
+/** Asks the browser to check for a new worker script; returns the new worker's final state, or null when there is none. */
+function checkForWorker(page: Page, activate: boolean) {
+  return page.evaluate(async (activate) => {
+    const reg = await navigator.serviceWorker.getRegistration()
+    if (!reg) throw new Error('no registration')
+    await reg.update()
+    const next = reg.installing ?? reg.waiting
+    if (!next) return null
+    const reach = (states: string[]) =>
+      states.includes(next.state)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) =>
+            next.addEventListener('statechange', () => {
+              if (states.includes(next.state)) resolve()
+            }),
+          )
+    await reach(['installed', 'redundant'])
+    if (next.state === 'redundant') return 'redundant'
+    if (!activate) return next.state
+    // Activated means its activate handler (which deletes old precaches) has finished.
+    const activated = reach(['activated'])
+    next.postMessage({ type: 'skip-waiting' })
+    await activated
+    return next.state
+  }, activate)
+}
+
+const precacheNames = (page: Page) =>
+  page.evaluate(async () => (await caches.keys()).filter((n) => n.startsWith('murmur-app-')))
+
+/**
+ * Writes `files` of `dir` into a release cache and makes it current, as engine/releases.ts does
+ * once a release is verified (the pointer's shape is its `CurrentPointer`).
+ */
+async function installRelease(page: Page, id: string, dir: string): Promise<void> {
+  const files = (await appFiles(dir)).filter((f) => f.path !== 'sw.js')
+  const withBytes = await Promise.all(
+    files.map(async (f) => ({ ...f, body: (await readFile(join(dir, f.path))).toString('base64') })),
+  )
+  await page.evaluate(
+    async ({ id, files }) => {
+      const cache = await caches.open(`murmur-release-${id}`)
+      for (const f of files) {
+        const bytes = Uint8Array.from(atob(f.body), (c) => c.charCodeAt(0))
+        await cache.put(`/${f.path}`, new Response(bytes, { headers: { 'Content-Type': f.type } }))
+      }
+      const pointer = {
+        id,
+        entry: '/index.html',
+        files: files.map((f) => ({ path: `/${f.path}`, sha256: f.sha256, size: f.size })),
+      }
+      await (await caches.open('murmur-current')).put('/__murmur/current', new Response(JSON.stringify(pointer)))
+    },
+    { id, files: withBytes.map((f) => ({ ...f, type: contentTypeOf(f.path) })) },
+  )
+}
+
+test('a new build is no new worker: its files run once they arrive as a release', { timeout: 120_000 }, async () => {
+  const v1 = await buildFixture()
+  const v2 = await buildFixture({ lazy: 'version 2' })
+  const server = await serveApp(v1.out)
+  const browser = await launchChromium()
+  try {
+    const sw1 = await readFile(join(v1.out, 'sw.js'))
+    assert.deepEqual(await readFile(join(v2.out, 'sw.js')), sw1, 'sw.js does not depend on the app build')
+    assert.notDeepEqual(await appFiles(v2.out), await appFiles(v1.out))
+
+    const page = await browser.newPage()
+    await page.goto(`${server.origin}/`)
+    await appRan(page)
+    await settle(page)
+    const before = await precacheNames(page)
+    assert.equal(before.length, 1)
+
+    server.state.dir = v2.out
+    assert.equal(await checkForWorker(page, true), null, 'the same worker script: nothing to install')
+    await page.reload()
+    await appRan(page) // still version 1: the origin's new build does not reach the page
+    assert.deepEqual(await precacheNames(page), before)
+
+    await installRelease(page, 'two', v2.out)
+    await page.reload()
+    await appRan(page, 'version 2')
+
+    server.state.offline = true
+    await page.reload()
+    await appRan(page, 'version 2') // from the release cache, offline
+  } finally {
+    await browser.close()
+    await server.close()
+    await v1.remove()
+    await v2.remove()
+  }
+})
+
+test('a changed worker script is a new worker; once it takes over, the old precache is gone', {
+  timeout: 120_000,
+}, async () => {
   const v1 = await buildFixture()
   const v2 = await buildFixture({ lazy: 'version 2' })
   const server = await serveApp(v1.out)
@@ -188,34 +321,22 @@ test('a new build is a new worker; once it takes over, the old cache is gone', {
     const old = await settle(first)
     assert.equal(old.caches.length, 1)
 
+    // The origin serves a new build and a worker script with other bytes (and lists them).
     server.state.dir = v2.out
+    const sw = Buffer.from(`${await readFile(join(v2.out, 'sw.js'), 'utf8')}\n// another worker\n`)
+    const list = (await appFiles(v2.out)).map((f) =>
+      f.path === 'sw.js' ? { ...f, sha256: createHash('sha256').update(sw).digest('hex'), size: sw.length } : f,
+    )
+    server.state.altered = new Map([
+      ['sw.js', sw],
+      ['app-files.json', Buffer.from(JSON.stringify({ files: list }))],
+    ])
     const page = await context.newPage()
     await first.close()
     await page.goto(`${server.origin}/`)
     await appRan(page) // still version 1, from the cache
-    const names = await page.evaluate(async () => {
-      const reg = await navigator.serviceWorker.getRegistration()
-      if (!reg) throw new Error('no registration')
-      await reg.update()
-      const next = reg.installing ?? reg.waiting
-      if (!next) throw new Error('no new worker')
-      if (next.state !== 'installed')
-        await new Promise<void>((resolve, reject) =>
-          next.addEventListener('statechange', () => {
-            if (next.state === 'installed') resolve()
-            if (next.state === 'redundant') reject(new Error('the new version did not install'))
-          }),
-        )
-      // Activated means its activate handler (which deletes old caches) has finished.
-      const activated = new Promise<void>((resolve) =>
-        next.addEventListener('statechange', () => {
-          if (next.state === 'activated') resolve()
-        }),
-      )
-      next.postMessage({ type: 'skip-waiting' })
-      await activated
-      return (await caches.keys()).filter((n) => n.startsWith('murmur-app-'))
-    })
+    assert.equal(await checkForWorker(page, true), 'activated')
+    const names = await precacheNames(page)
     assert.equal(names.length, 1)
     assert.notDeepEqual(names, old.caches)
     await page.reload()
@@ -225,5 +346,70 @@ test('a new build is a new worker; once it takes over, the old cache is gone', {
     await server.close()
     await v1.remove()
     await v2.remove()
+  }
+})
+
+test('a cached file altered after caching is never served', { timeout: 120_000 }, async () => {
+  const app = await buildFixture()
+  const server = await serveApp(app.out)
+  const browser = await launchChromium()
+  try {
+    const lazy = (await appFiles(app.out)).find((f) => f.path.startsWith('assets/lazy-'))
+    assert.ok(lazy)
+    const page = await browser.newPage()
+    await page.goto(`${server.origin}/`)
+    await appRan(page)
+    await settle(page)
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
+    const alter = (where: string) =>
+      page.evaluate(
+        async ({ where, path }) => {
+          const name =
+            where === 'release' ? 'murmur-release-r1' : (await caches.keys()).find((n) => n.startsWith('murmur-app-'))
+          const cache = await caches.open(name as string)
+          await cache.put(
+            path,
+            new Response('export const lazy = () => "evil"\n', { headers: { 'Content-Type': 'text/javascript' } }),
+          )
+        },
+        { where, path: `/${lazy.path}` },
+      )
+    const fetchLazy = () =>
+      page.evaluate(async (path) => {
+        const r = await fetch(path)
+        return { status: r.status, text: await r.text(), csp: r.headers.get('content-security-policy') }
+      }, `/${lazy.path}`)
+    const good = await readFile(join(app.out, lazy.path), 'utf8')
+
+    for (const where of ['precache', 'release']) {
+      if (where === 'release') {
+        await installRelease(page, 'r1', app.out)
+        await page.reload()
+        await appRan(page)
+      }
+      await alter(where)
+      // Offline, no other cache holds those bytes (the release is the same build: the precache does).
+      server.state.offline = true
+      const offline = await fetchLazy()
+      if (where === 'release') assert.equal(offline.text, good, 'the precache copy with the same hash is served')
+      else {
+        assert.equal(offline.status, 503, where)
+        assert.match(offline.text, /not the file this version of the app lists/)
+      }
+      assert.equal(offline.csp, APP_CSP)
+      await page.reload()
+      await page.waitForFunction(() => document.body.dataset.ready === 'yes')
+      assert.notEqual(await page.evaluate(() => document.body.dataset.lazy), 'evil', where)
+      // Online: a copy with the listed hash (the origin's, or the one just served) heals the entry.
+      server.state.offline = false
+      assert.equal((await fetchLazy()).text, good, where)
+      server.state.offline = true
+      assert.equal((await fetchLazy()).text, good, `${where}: healed`)
+      server.state.offline = false
+    }
+  } finally {
+    await browser.close()
+    await server.close()
+    await app.remove()
   }
 })

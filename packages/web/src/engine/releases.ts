@@ -15,16 +15,20 @@
  *   restore that waits for the feed's head must not make.
  * - Caching a release: each file's blob comes from the store or from any connected peer
  *   (`fetchBlob`, which hashes before storing); its size and sha-256 are checked once more
- *   against the release before `cache.put` (bytes that do not match are never cached), each
- *   with the release's Content-Type, under `/<path>`. A manifest (`/__murmur/release.json`)
- *   written last marks the cache complete.
+ *   against the release before `cache.put` (bytes that do not match are never cached: the
+ *   release's cache is deleted), each with the release's Content-Type, under `/<path>`. A
+ *   manifest ({@link MANIFEST_URL}) written last marks the cache complete.
  * - Current: the Cache Storage entry {@link CURRENT_URL} in {@link CURRENT_CACHE} names the
- *   current release, its entry and its paths; the service worker reads it. Unset means
- *   "release 0", the files the origin served first (sw.ts precache); once a trusted release
- *   with the same entry page bytes is cached, it is adopted as current (same bytes).
- * - Policy: `auto` makes the newest cached release current (the next load runs it), `ask`
- *   offers it (the UI shows "update available"), `stay` only lists it.
- * - A release whose publisher is no longer trusted has its cache deleted (unless it runs).
+ *   current release, its entry, each file's sha-256 and size (the worker hashes every cached
+ *   file again against them before serving it) and the release that was current before it.
+ *   Unset means "release 0", the files the origin served first (sw.ts precache); once a trusted
+ *   release with the same entry page bytes is cached, it is adopted as current (same bytes).
+ * - Which releases are cached: the current one, the previous one (so a roll back works
+ *   offline), and each trusted publisher's newest release that is newer than the current one
+ *   (the offers; without a current release, each one's newest). Every other release's cache is
+ *   deleted; {@link Releases.use} caches an older one again from the store or from peers.
+ * - Policy: `auto` makes the newest offer current (the next load runs it), `ask` offers it
+ *   (the UI shows "update available"), `stay` only lists it.
  */
 import { type CID, contentOf, formatFeedId, type Msg, parseFeedId, type ReleaseContent, toHex } from '@murmur/core'
 import type { Replicator } from '@murmur/replicate'
@@ -48,13 +52,28 @@ export const releaseCache = (id: string) => `murmur-release-${id}`
 /** How long one file's blob may take to arrive from peers (ms). */
 const FILE_FETCH_MS = 60_000
 
-/** What the service worker reads: the current release and its files' URL paths. */
+/** The service worker's records (sw.ts `STATE`, `ACTIVE`): the name of the precache it serves. */
+const SW_STATE_CACHE = 'murmur-sw'
+const SW_ACTIVE_URL = '/__murmur/sw/active'
+
+/** One file of a {@link CurrentPointer}: what the service worker checks before serving it. */
+export interface PointerFile {
+  /** URL path, e.g. `/assets/index-1a2b.js`. */
+  readonly path: string
+  /** sha-256 of its bytes, hex (the digest of the release's blob id). */
+  readonly sha256: string
+  readonly size: number
+}
+
+/** What the service worker reads: the current release and its files (also each release cache's manifest). */
 export interface CurrentPointer {
   readonly id: string
   /** URL path of the entry page, e.g. `/index.html`. */
   readonly entry: string
-  /** URL paths of every file served from the release cache (not the worker script). */
-  readonly paths: readonly string[]
+  /** Every file served from the release cache (not the worker script). */
+  readonly files: readonly PointerFile[]
+  /** The release that was current before this one (its cache is kept for a roll back). */
+  readonly previous?: string
 }
 
 interface ReleaseSettings {
@@ -73,8 +92,10 @@ interface Known {
 
 /** The parts {@link Releases} works with. */
 export interface ReleasesDeps {
-  readonly store: Store
-  readonly replicator: Replicator
+  /** Where release messages and their blobs are read. */
+  readonly store: Pick<Store, 'messages'> & { readonly blobs: Pick<Store['blobs'], 'get'> }
+  /** Fetches a blob from connected peers (hashing it before it is stored). */
+  readonly replicator: Pick<Replicator, 'fetchBlob'>
   readonly kv: KeyValue
   /** Cache Storage; without it (Node tests) releases are listed but never cached. */
   readonly caches?: CacheStorage
@@ -82,7 +103,7 @@ export interface ReleasesDeps {
   readonly servingId: () => Promise<string | undefined>
   /** Makes the replicator want exactly these feeds whole, without a follow. */
   readonly pin: (ids: readonly FeedIdText[]) => Promise<void>
-  readonly people: () => People
+  readonly people: () => Pick<People, 'ref'>
   /** Called when the list or a cache changed. */
   readonly changed: () => void
 }
@@ -99,6 +120,8 @@ export class Releases {
   readonly #d: ReleasesDeps
   #settings: ReleaseSettings = { policy: 'ask' }
   readonly #caching = new Map<string, Promise<boolean>>()
+  /** Releases {@link Releases.use} is switching to. */
+  readonly #using = new Set<string>()
   #scanning: Promise<void> | undefined
   #again = false
   #closed = false
@@ -121,6 +144,7 @@ export class Releases {
     void this.scan()
   }
 
+  /** Stops scanning (the session is closing). */
   close(): void {
     this.#closed = true
   }
@@ -153,6 +177,7 @@ export class Releases {
     void this.scan()
   }
 
+  /** The releases of the trusted publishers, newest first, with the person's choices. */
   async view(): Promise<ReleasesView> {
     const known = await this.#known()
     const current = await this.#current()
@@ -184,12 +209,20 @@ export class Releases {
     }
   }
 
+  /**
+   * Sets the upgrade policy and applies it.
+   * @throws {EngineFailure} `INVALID_ARGUMENT` for a policy other than `auto`, `ask` or `stay`.
+   */
   async setPolicy(policy: UpgradePolicy): Promise<void> {
     if (!POLICIES.includes(policy)) throw invalid(`The upgrade policy is one of ${POLICIES.join(', ')}.`)
     await this.#save({ ...this.#settings, policy })
     void this.scan()
   }
 
+  /**
+   * Trusts `id`'s releases too (and replicates its feed, without a follow).
+   * @throws {EngineFailure} `INVALID_ARGUMENT` when `id` is not a feed id.
+   */
   async addPublisher(id: FeedIdText): Promise<void> {
     const text = formatFeedId(feedArg(id))
     const list = this.#settings.publishers ?? []
@@ -208,55 +241,69 @@ export class Releases {
   }
 
   /**
-   * Makes release `id` current (an upgrade or a roll-back); the next load runs it.
-   * @throws {EngineFailure} `NOT_FOUND` when it is not a fully cached release of a trusted publisher.
+   * Makes release `id` current (an upgrade or a roll-back); the next load runs it. A release
+   * whose cache was pruned is cached again first (from the store, or from peers).
+   * @throws {EngineFailure} `NOT_FOUND` when it is not a release of a trusted publisher, or its
+   * files could not all be fetched and verified.
    */
   async use(id: MsgIdText): Promise<void> {
     const cid = msgArg(id)
     const k = (await this.#known()).find((r) => r.msg.id.equals(cid))
-    if (!k || !(await this.#isCached(k.msg.id.toString())))
-      throw new EngineFailure('NOT_FOUND', 'That version is not fully downloaded from a publisher you trust.')
-    await this.#setCurrent(k)
+    this.#using.add(cid.toString()) // a scan running meanwhile must not prune it between caching and pointing at it
+    try {
+      if (!k || !(await this.#cache(k)))
+        throw new EngineFailure('NOT_FOUND', 'That version is not fully downloaded from a publisher you trust.')
+      await this.#setCurrent(k)
+    } finally {
+      this.#using.delete(cid.toString())
+    }
     this.#d.changed()
+    void this.scan() // the offers and the caches to keep follow the new current release
   }
 
   // -------------------------------------------------------------------------------------------
 
   async #scan(): Promise<void> {
     const known = await this.#known()
-    for (const k of known) await this.#cache(k)
-    const current = await this.#current()
-    const cached: Known[] = []
-    for (const k of known) if (await this.#isCached(k.msg.id.toString())) cached.push(k)
-    if (!current) {
-      // Release 0 is what the origin served first: adopt the release with the same entry page.
+    const pointer = await this.#current()
+    let cur = pointer && known.find((k) => k.msg.id.toString() === pointer.id)
+    if (!pointer) {
+      // Release 0 is what the origin served first: adopt a release with the same entry page.
       const first = await this.#precachedEntry()
-      const same = first && cached.find((k) => sameBytes(entryDigest(k.content), first))
-      const newest = [...cached].sort((a, b) => b.msg.value.ts - a.msg.value.ts)[0]
-      if (same) await this.#setCurrent(same)
-      else if (newest && this.#settings.policy === 'auto') await this.#setCurrent(newest)
-    } else if (this.#settings.policy === 'auto') {
-      const cur = known.find((k) => k.msg.id.toString() === current.id)
-      const best = cur && cached.filter((k) => newer(k, cur, known)).sort((a, b) => b.msg.value.ts - a.msg.value.ts)[0]
-      if (best) await this.#setCurrent(best)
+      const same = first && newestFirst(known.filter((k) => sameBytes(entryDigest(k.content), first)))[0]
+      if (same && (await this.#cache(same))) {
+        await this.#setCurrent(same)
+        cur = same
+      }
+    } else if (cur) {
+      await this.#cache(cur) // the browser may have evicted it (the worker serves release 0 meanwhile)
+      if (!Array.isArray(pointer.files)) await this.#setCurrent(cur) // an older engine's pointer: add the hashes
     }
-    await this.#dropUntrusted(known)
+    const offers = newestOfEach(cur ? known.filter((k) => newer(k, cur, known)) : known)
+    const cached: Known[] = []
+    for (const k of offers) if (await this.#cache(k)) cached.push(k)
+    const best = newestFirst(cached)[0]
+    if (best && this.#settings.policy === 'auto') await this.#setCurrent(best)
+    await this.#prune(known, offers)
     this.#d.changed()
   }
 
-  /** Deletes the caches of releases no trusted publisher offers (but never the current one's). */
-  async #dropUntrusted(known: readonly Known[]): Promise<void> {
+  /**
+   * Deletes the release caches that are not worth keeping: all but the current release's (even
+   * when its publisher is no longer trusted: it runs), the previous one's (if still trusted) and
+   * the `offers`; never one being filled or switched to. The worker's precache is not a release cache.
+   */
+  async #prune(known: readonly Known[], offers: readonly Known[]): Promise<void> {
     const caches = this.#d.caches
     if (!caches) return
-    const keep = new Set(known.map((k) => releaseCache(k.msg.id.toString())))
     const current = await this.#current()
-    if (current) keep.add(releaseCache(current.id))
+    const keep = new Set(offers.map((k) => k.msg.id.toString()))
+    if (current) keep.add(current.id)
+    if (current?.previous && known.some((k) => k.msg.id.toString() === current.previous)) keep.add(current.previous)
+    const prefix = releaseCache('')
     for (const name of await caches.keys()) {
-      if (
-        name.startsWith(releaseCache('')) &&
-        !keep.has(name) &&
-        !this.#caching.has(name.slice(releaseCache('').length))
-      )
+      const id = name.slice(prefix.length)
+      if (name.startsWith(prefix) && !keep.has(id) && !this.#caching.has(id) && !this.#using.has(id))
         await caches.delete(name)
     }
   }
@@ -331,21 +378,23 @@ export class Releases {
     return res ? ((await res.json()) as CurrentPointer) : undefined
   }
 
+  /** Makes `k` current; the release current until now becomes the previous one. */
   async #setCurrent(k: Known): Promise<void> {
-    const cache = await this.#d.caches?.open(CURRENT_CACHE)
-    await cache?.put(CURRENT_URL, new Response(JSON.stringify(pointerOf(k))))
+    const caches = this.#d.caches
+    if (!caches) return
+    const before = await this.#current()
+    const id = k.msg.id.toString()
+    const previous = before && before.id !== id ? before.id : before?.previous
+    const pointer: CurrentPointer = { ...pointerOf(k), ...(previous ? { previous } : {}) }
+    await (await caches.open(CURRENT_CACHE)).put(CURRENT_URL, new Response(JSON.stringify(pointer)))
   }
 
   /** The sha-256 of the entry page the service worker precached from the origin, if any. */
   async #precachedEntry(): Promise<Uint8Array | undefined> {
     const caches = this.#d.caches
-    if (!caches) return undefined
-    for (const name of await caches.keys()) {
-      if (!name.startsWith('murmur-app-')) continue
-      const res = await (await caches.open(name)).match('/index.html')
-      if (res) return sha256(new Uint8Array(await res.arrayBuffer()))
-    }
-    return undefined
+    const name = await (await caches?.match(SW_ACTIVE_URL, { cacheName: SW_STATE_CACHE }))?.text()
+    const res = name ? await caches?.match('/index.html', { cacheName: name }) : undefined
+    return res ? sha256(new Uint8Array(await res.arrayBuffer())) : undefined
   }
 
   async #save(next: ReleaseSettings): Promise<void> {
@@ -358,8 +407,24 @@ function pointerOf(k: Known): CurrentPointer {
   return {
     id: k.msg.id.toString(),
     entry: `/${k.content.entry}`,
-    paths: k.content.files.filter((f) => f.path !== k.content.worker).map((f) => `/${f.path}`),
+    files: k.content.files
+      .filter((f) => f.path !== k.content.worker)
+      .map((f) => ({ path: `/${f.path}`, sha256: hex(f.link.multihash.digest), size: f.size })),
   }
+}
+
+/** Newest first by the publishers' claimed times. */
+const newestFirst = (ks: readonly Known[]) => [...ks].sort((a, b) => b.msg.value.ts - a.msg.value.ts)
+
+/** Each publisher's latest release among `ks` (the highest seq on its feed). */
+function newestOfEach(ks: readonly Known[]): Known[] {
+  const by = new Map<string, Known>()
+  for (const k of ks) {
+    const p = hex(k.msg.value.author)
+    const had = by.get(p)
+    if (!had || k.msg.value.seq > had.msg.value.seq) by.set(p, k)
+  }
+  return [...by.values()]
 }
 
 function entryDigest(c: ReleaseContent): Uint8Array {
