@@ -103,3 +103,33 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--browser')) ensureChromium()
   build()
 }
+
+/**
+ * The command prefix that runs tests (and the benchmarks) in a network namespace of their own (Linux): loopback, plus one veth pair with a
+ * private address and a default route that leads nowhere, because WebRTC gathers ICE candidates
+ * only on an interface other than loopback. So no test can reach beyond this machine, and the
+ * browser-to-browser tests see the same network on every machine. Where namespaces cannot be
+ * made (not Linux, no `unshare`/`ip`, no permission), it is empty: they run as they are, with a
+ * warning. `MURMUR_TEST_NETNS=0` turns it off.
+ */
+export function isolated() {
+  if (process.platform !== 'linux' || process.env.MURMUR_TEST_NETNS === '0') return []
+  const setup = [
+    'ip link set lo up',
+    'ip link add murmur0 type veth peer name murmur1',
+    'ip addr add 10.213.0.1/24 dev murmur0',
+    'ip link set murmur0 up',
+    'ip link set murmur1 up',
+    'ip route add default via 10.213.0.254 dev murmur0',
+  ].join(' && ')
+  // Root makes a network namespace; anyone else a user namespace (mapped to root) with one.
+  const unshare = ['unshare', process.getuid?.() === 0 ? '-n' : '-rn']
+  const probe = spawnSync(unshare[0], [...unshare.slice(1), 'sh', '-c', setup], { stdio: 'pipe' })
+  if (probe.status !== 0) {
+    const why = probe.error?.message ?? probe.stderr?.toString().trim()
+    console.warn(`murmur: running the tests without a network namespace of their own (${why}).`)
+    console.warn("murmur: WebRTC tests then use this machine's own interfaces (traffic stays on the machine).")
+    return []
+  }
+  return [...unshare, 'sh', '-c', `${setup} && exec "$@"`, 'sh']
+}

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build, ensureChromium, ensureModules } from './ensure.mjs'
+import { build, ensureChromium, ensureModules, isolated } from './ensure.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 ensureModules()
@@ -32,8 +32,7 @@ const files = process.argv.slice(2).length
       ...packages.flatMap((p) => testsUnder(join(root, 'packages', p, 'dist', 'test'))),
       ...testsUnder(join(root, 'e2e', 'dist')),
     ].sort()
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], {
-  cwd: root,
-  stdio: 'inherit',
-})
+const node = [process.execPath, '--test', '--test-concurrency=2', '--test-timeout=300000', ...files]
+const [cmd, ...args] = [...isolated(), ...node]
+const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' })
 process.exit(r.status ?? 1)

@@ -8,16 +8,18 @@ import { readFile } from 'node:fs/promises'
 import { createServer as createHttp, type Server } from 'node:http'
 import { createServer as createHttps } from 'node:https'
 import { resolve as resolvePath } from 'node:path'
-import { formatFeedId } from '@murmur/core'
-import { Redialer } from '@murmur/net'
-import { type Listener, listen, NodeWebSocket, nodeDial } from '@murmur/net/node'
-import { type HostMode, Replicator } from '@murmur/replicate'
+import { formatFeedId, isPeerUrl } from '@murmur/core'
+import { Mesh, meshLink } from '@murmur/net'
+import { type Listener, listen, nodeDial } from '@murmur/net/node'
+import { type Connection, type HostMode, Replicator } from '@murmur/replicate'
 import type { Command, Input } from './commands.js'
 import { serveControl } from './control.js'
 import { DHT_OPTIONS, DHT_USAGE, dhtConfig, type ServeDht, startDht } from './dht.js'
 import { CliError, EXIT } from './errors.js'
 import { openLocal } from './local.js'
+import { learnFromPeerMessages, MESH_OPTIONS, MESH_USAGE, meshConfig } from './mesh.js'
 import { dataPaths } from './paths.js'
+import { announceSelf, startPex } from './pex.js'
 import { progressBar } from './progress.js'
 import { publishServedApp } from './release.js'
 import { defaultAppDir, siteHandler } from './site.js'
@@ -74,9 +76,16 @@ function urlArg(text: string): string {
   return u.toString()
 }
 
+/** An address this peer announces: a peer address as `urlArg` takes it, and valid in a `peer` message. */
+function announceArg(text: string): string {
+  const url = urlArg(text)
+  if (!isPeerUrl(url)) throw new CliError(`--announce takes a public ws:// or wss:// address, not ${text}`, EXIT.usage)
+  return url
+}
+
 const serve: NetworkCommand = {
   name: 'serve',
-  usage: `serve [--port N] [--listen ADDR] [--peer URL ...] [--tls-cert F --tls-key F] [--host peers|follows] [--hops N] [--app DIR] ${DHT_USAGE}`,
+  usage: `serve [--port N] [--listen ADDR] [--peer URL ...] [--tls-cert F --tls-key F] [--host peers|follows] [--hops N] [--app DIR] [--announce URL ...] ${MESH_USAGE} ${DHT_USAGE}`,
   summary: 'stay online: serve the web app, replicate over WebSocket, keep connections to peers',
   options: {
     port: { type: 'string' },
@@ -89,6 +98,8 @@ const serve: NetworkCommand = {
     'max-hosted': { type: 'string' },
     'max-hosted-mb': { type: 'string' },
     app: { type: 'string' },
+    announce: { type: 'string', multiple: true },
+    ...MESH_OPTIONS,
     ...DHT_OPTIONS,
   },
   positionals: [0, 0],
@@ -105,6 +116,8 @@ const serve: NetworkCommand = {
     if (v['max-hosted-mb'] !== undefined)
       limits.maxHostedBytes = countArg(v['max-hosted-mb'], 'max-hosted-mb') * 1048576
     const peers = ((v.peer as string[] | undefined) ?? []).map(urlArg)
+    const announce = ((v.announce as string[] | undefined) ?? []).map(announceArg)
+    const meshOpts = meshConfig(v)
     const dhtConf = dhtConfig(v, bind)
     const cert = v['tls-cert']
     const key = v['tls-key']
@@ -128,15 +141,23 @@ const serve: NetworkCommand = {
       limits,
       ...(hops === undefined ? {} : { hops }),
     })
-    const redialers = new Map<string, Redialer>()
+    const mesh = new Mesh({
+      ...meshOpts,
+      dial: async (url, signal) => {
+        const channel = await nodeDial(url, { signal, timeoutMs: 10_000 })
+        return meshLink(replicator.connect(channel, { initiator: true }))
+      },
+    })
     let dht: ServeDht | undefined
     const live = {
       status: () => ({
         ...replicator.status(),
-        dialing: [...redialers.values()].map((r) => ({
-          url: r.url,
-          ...r.status,
-          lastError: r.status.lastError?.message,
+        dialing: mesh.status().peers.map((p) => ({
+          url: p.url,
+          source: p.source,
+          state: p.state,
+          ...(p.lastError ? { lastError: p.lastError } : {}),
+          ...(p.retryAt ? { retryAt: p.retryAt } : {}),
         })),
         ...(dht ? { dht: dht.status() } : {}),
       }),
@@ -175,24 +196,36 @@ const serve: NetworkCommand = {
         throw err
       }
     }
+    // Browsers (their WebSocket request carries an Origin) are told about each other for WebRTC.
+    const browsers = new WeakSet<Connection>()
     const listener: Listener = await listen({
       server,
       path: '/murmur',
-      onChannel: (channel) => {
-        replicator.connect(channel, { initiator: false })
+      onChannel: (channel, info) => {
+        const release = mesh.inbound(info.remoteAddress)
+        if (!release) {
+          channel.close('this peer has too many connections: try again later')
+          return
+        }
+        const conn = replicator.connect(channel, { initiator: false })
+        void conn.closed.then(release)
+        if (info.origin) browsers.add(conn)
       },
     })
-    for (const url of peers) {
-      redialers.set(
-        url,
-        new Redialer(url, {
-          WebSocket: NodeWebSocket,
-          onChannel: (channel) => {
-            replicator.connect(channel, { initiator: true })
-          },
-        }),
-      )
-    }
+    const stopPex = startPex({
+      replicator,
+      addresses: () => [...announce, ...peers, ...mesh.known().flatMap((k) => (k.source === 'learned' ? [k.url] : []))],
+      isBrowser: (c) => browsers.has(c),
+      onLearn: (urls, from) => {
+        mesh.learn(
+          urls.map((url) => ({ url, feed: formatFeedId(from) })),
+          'learned',
+        )
+      },
+    })
+    const stopPeerMessages = learnFromPeerMessages(local, mesh)
+    if (announce.length > 0) await announceSelf(local, announce)
+    mesh.learn(peers, 'configured')
     await publishServedApp(local, appDir, input.json ? () => {} : (line) => process.stdout.write(`${line}\n`))
     const stopControl = await serveControl(dataPaths(input.data).socket, local, live)
     const stopLog = input.json ? () => undefined : logEvents(replicator)
@@ -220,7 +253,9 @@ const serve: NetworkCommand = {
     })
     if (!input.json) process.stdout.write('stopping…\n')
     stopLog()
-    await Promise.all([...redialers.values()].map((r) => r.stop()))
+    stopPex()
+    stopPeerMessages()
+    await mesh.close()
     await dht?.stop()
     await listener.close()
     await replicator.close()

@@ -118,6 +118,8 @@ export interface PeerView {
   /** The URL dialled (configured peers), or undefined for an incoming/unknown one. */
   readonly url?: string
   readonly remote?: FeedIdText
+  /** `webrtc`: a direct link to another browser; `learned`: an always-on peer learned from peers. */
+  readonly kind?: 'webrtc' | 'learned'
   readonly state: 'connecting' | 'handshake' | 'syncing' | 'live' | 'waiting' | 'closed'
   /** Messages received on this connection, and how many the peer said it would send (if known). */
   readonly received: number

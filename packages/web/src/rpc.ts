@@ -15,6 +15,7 @@
  */
 import type { EngineApi, EngineError, EngineEvent, EngineMethod } from './api.js'
 import { EngineFailure, lostCall, toEngineError } from './engine/errors.js'
+import { startRtc } from './rtc/page.js'
 
 /** Anything the RPC can run over: Worker, DedicatedWorkerGlobalScope, MessagePort, BroadcastChannel. */
 export interface RpcPort {
@@ -343,6 +344,7 @@ export function connectEngine(): EngineClient {
   // The literal `new Worker(new URL(…, import.meta.url))` form is what Vite bundles as a worker.
   const worker = new Worker(new URL('./engine/worker.ts', import.meta.url), { type: 'module', name: 'murmur-engine' })
   const client = new RpcClient(worker)
+  const stopRtc = startRtc(worker)
   worker.addEventListener('error', (ev) => {
     // A plain Event (not an ErrorEvent) means the worker's script did not load: nothing will
     // ever answer. A runtime error inside the worker is an ErrorEvent, reported by the browser.
@@ -353,6 +355,7 @@ export function connectEngine(): EngineClient {
     api: client.api,
     on: (fn) => client.on(fn),
     close: () => {
+      stopRtc()
       client.close()
       worker.terminate()
     },

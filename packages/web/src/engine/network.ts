@@ -6,13 +6,23 @@
  * connection (`expectedRemote`), so a peer that answers on that URL cannot pretend to be it.
  * Other URLs are cross-origin: their id is whoever answers (the handshake still authenticates).
  */
-import { type Ed25519, type FeedId, formatFeedId, type Keypair, parseFeedId, toHex } from '@murmur/core'
+import {
+  type Ed25519,
+  type FeedId,
+  formatFeedId,
+  isPeerUrl,
+  isStunUri,
+  type Keypair,
+  parseFeedId,
+  toHex,
+} from '@murmur/core'
 import { Redialer, type WsChannel } from '@murmur/net'
 import { type Connection, Replicator, type ReplicatorEvent, type ReplicatorOptions } from '@murmur/replicate'
 import type { Store } from '@murmur/store'
 import type { PeerView } from '../api.js'
 import { invalid } from './args.js'
 import type { EnginePlatform } from './platform.js'
+import { RtcPeers } from './rtc.js'
 
 /**
  * How much of a feed two hops away (followed by someone I follow) a browser fetches when it
@@ -103,6 +113,8 @@ export class Network {
   readonly #lastClose = new Map<string, string>()
   readonly #forks = new Map<string, { author: FeedId; seq: number }>()
   readonly #off: () => void
+  /** Direct links to other browsers, when the page can make them. */
+  readonly rtc: RtcPeers | undefined
   #servingId: FeedId | undefined
   #servingFetch: Promise<void> | undefined
   #peersChange: Promise<void> = Promise.resolve()
@@ -116,6 +128,9 @@ export class Network {
       if (e.type === 'fork') this.#forks.set(toHex(e.fork.author), { author: e.fork.author, seq: e.fork.seq })
       opts.onEvent(e)
     })
+    this.rtc = opts.platform.rtc
+      ? new RtcPeers({ replicator: this.replicator, me: opts.keys.publicKey, bridge: opts.platform.rtc })
+      : undefined
   }
 
   /** The serving peer's URL (the default peer), if the app was served over http(s). */
@@ -201,8 +216,13 @@ export class Network {
       const res = await this.#opts.platform.fetch(`${this.#opts.platform.origin}/.well-known/murmur.json`, {
         signal: AbortSignal.timeout(WELL_KNOWN_TIMEOUT_MS),
       })
-      const body = res.ok ? ((await res.json()) as { id?: unknown }) : undefined
+      const body = res.ok ? ((await res.json()) as { id?: unknown; tracker?: unknown; stun?: unknown }) : undefined
       if (typeof body?.id === 'string') this.#servingId = parseFeedId(body.id)
+      // The serving peer's own STUN server and tracker, if it runs them: the person chose this
+      // peer by opening its page, so using them contacts nobody new.
+      const stun = typeof body?.stun === 'string' && isStunUri(body.stun) ? [{ urls: body.stun }] : []
+      const trackers = typeof body?.tracker === 'string' && isPeerUrl(body.tracker) ? [body.tracker] : []
+      if (stun.length > 0 || trackers.length > 0) void this.rtc?.configure({ iceServers: stun, trackers })
     } catch {
       // Offline, or not a Murmur peer: dial without an expected id (the handshake still
       // authenticates whoever answers) and ask again on the next connection.
@@ -260,6 +280,7 @@ export class Network {
     return {
       ...(url === undefined ? {} : { url }),
       ...(remote ? { remote: formatFeedId(remote) } : {}),
+      ...(conn && this.rtc?.isDirect(conn) ? { kind: 'webrtc' as const } : {}),
       state,
       received: progress?.received ?? 0,
       ...(progress && progress.expected > 0 ? { expected: progress.expected } : {}),
@@ -274,6 +295,7 @@ export class Network {
     if (this.#closed) return
     this.#closed = true
     this.#off()
+    this.rtc?.close()
     await Promise.all([...this.#dialers.values()].map((d) => d.stop()))
     this.#dialers.clear()
     await this.replicator.close()

@@ -9,6 +9,7 @@ import type { WebSocketConstructor } from '@murmur/net'
 import type { Db } from '@murmur/store'
 import { IdbLevel } from '@murmur/store/browser'
 import { type KeyValue, openIdbKeyValue } from './kv.js'
+import type { RtcBridge } from './rtc.js'
 
 /** What the engine runs on. */
 export interface EnginePlatform {
@@ -30,6 +31,8 @@ export interface EnginePlatform {
   readonly caches?: CacheStorage
   /** Calls `fn` whenever the device comes back online; returns the function that stops it. */
   readonly onOnline?: (fn: () => void) => () => void
+  /** The page that makes WebRTC connections for this worker (absent: no browser-to-browser links). */
+  readonly rtc?: RtcBridge
 }
 
 /** Options of {@link browserPlatform}. */
@@ -40,6 +43,8 @@ export interface BrowserPlatformOptions {
   readonly kvName?: string
   /** The serving origin (default `location.origin`). */
   readonly origin?: string
+  /** The page that makes WebRTC connections for this worker. */
+  readonly rtc?: RtcBridge
 }
 
 /** The browser's parts: WebCrypto, IndexedDB, `location`, `fetch`, `WebSocket`, `navigator.storage`. */
@@ -54,6 +59,7 @@ export async function browserPlatform(opts: BrowserPlatformOptions = {}): Promis
     fetch: (url, init) => globalThis.fetch(url, init),
     storage: globalThis.navigator?.storage,
     ...(globalThis.caches ? { caches: globalThis.caches } : {}),
+    ...(opts.rtc ? { rtc: opts.rtc } : {}),
     onOnline: (fn) => {
       globalThis.addEventListener('online', fn)
       return () => globalThis.removeEventListener('online', fn)

@@ -41,7 +41,13 @@ function counts(rec: Readonly<Record<string, number>>): TemplateResult | undefin
 function peer(ctx: Ctx, p: PeerView, i: number): TemplateResult {
   const now = ctx.store.get().now
   const rejected = counts(p.rejected)
-  const name = p.url ?? (p.remote ? `Peer ${shortId(p.remote)}` : 'Incoming connection')
+  const name =
+    p.url ??
+    (p.kind === 'webrtc' && p.remote
+      ? `Browser ${shortId(p.remote)} (direct, WebRTC)`
+      : p.remote
+        ? `Peer ${shortId(p.remote)}`
+        : 'Incoming connection')
   return html`<li class="card peer">
     <p class="peer-head">
       <span class="peer-name mono">${name}</span>

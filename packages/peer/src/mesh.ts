@@ -1,0 +1,62 @@
+/**
+ * `serve`'s connection manager (@murmur/net's Mesh): the peers it keeps connections to.
+ * Configured ones (`--peer`) always; learned ones (peer exchange, `peer` messages of the feeds it
+ * replicates) up to `--target-peers` in all, picked at random, dialled at a bounded rate, and
+ * never private or loopback addresses unless `--allow-private` (a LAN or a test).
+ */
+import type { FeedId } from '@murmur/core'
+import { formatFeedId, isPeerUrl } from '@murmur/core'
+import type { Mesh, MeshOptions } from '@murmur/net'
+import { CliError, EXIT } from './errors.js'
+import type { Local } from './local.js'
+
+/** The `serve` options of the mesh. */
+export const MESH_OPTIONS = {
+  'target-peers': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'allow-private': { type: 'boolean' },
+} as const
+
+/** The usage of {@link MESH_OPTIONS}. */
+export const MESH_USAGE = '[--target-peers N] [--max-connections N] [--allow-private]'
+
+function intArg(v: unknown, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new CliError(`--${name} takes a whole number from ${min} to ${max}`, EXIT.usage)
+  return n
+}
+
+/**
+ * The mesh options of `serve`'s options.
+ * @throws {CliError} `usage` for a malformed number, or a target above the connection limit.
+ */
+export function meshConfig(v: Record<string, unknown>): Omit<MeshOptions, 'dial'> {
+  const target = intArg(v['target-peers'], 'target-peers', 0, 64)
+  const maxConnections = intArg(v['max-connections'], 'max-connections', 1, 10_000)
+  if (target !== undefined && maxConnections !== undefined && target > maxConnections)
+    throw new CliError('--target-peers cannot be above --max-connections', EXIT.usage)
+  return {
+    ...(target === undefined ? {} : { target }),
+    ...(maxConnections === undefined ? {} : { maxConnections }),
+    allowPrivate: v['allow-private'] === true,
+  }
+}
+
+/**
+ * Learns the addresses always-on peers announce in `peer` messages (core's `peer` type) as they
+ * arrive in the store, from any feed. Returns the function that stops it.
+ */
+export function learnFromPeerMessages(local: Local, mesh: Mesh): () => void {
+  return local.store.onAppend((msg) => {
+    if (msg.value.type !== 'peer') return
+    const urls = (msg.value.content as { urls?: unknown }).urls
+    if (!Array.isArray(urls)) return
+    const author: FeedId = msg.value.author
+    mesh.learn(
+      urls.filter(isPeerUrl).map((url) => ({ url, feed: formatFeedId(author) })),
+      'learned',
+    )
+  })
+}

@@ -1,0 +1,66 @@
+/**
+ * Peer exchange between always-on peers: C is given only A; A dials B; A tells C where B is,
+ * and C (which may dial loopback addresses: --allow-private) connects to B on its own. And
+ * `--announce` puts a `peer` message on the peer's own feed, once.
+ */
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { murmurJson, start, stop, tempData } from './helpers.js'
+
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+type Status = { peers: { remote?: string; state: string }[]; dialing: { url: string; source: string; state: string }[] }
+type Log = { messages: { type: string; content: { urls?: string[] } }[] }
+
+test('a peer learns another always-on peer by peer exchange and connects to it; --announce publishes a peer message once', {
+  timeout: 120_000,
+}, async () => {
+  const dirs = await Promise.all([tempData(), tempData(), tempData()])
+  const [a, b, c] = dirs as [(typeof dirs)[0], (typeof dirs)[0], (typeof dirs)[0]]
+  const ids = await Promise.all(dirs.map((d) => murmurJson<{ id: string }>(['init', '--data', d.dir])))
+  const bId = (ids[1] as { id: string }).id
+  const serve = (d: { dir: string }, ...args: string[]) =>
+    start(['serve', '--port', '0', '--json', '--app', join(d.dir, 'no-app'), ...args, '--data', d.dir], /"ws": "(ws:\/\/[^"]+)"/)
+  const announced = 'wss://b.example.org/murmur'
+  const B = await serve(b, '--announce', announced)
+  const stops = [B.child]
+  try {
+    const A = await serve(a, '--peer', B.match[1] as string)
+    stops.push(A.child)
+    const C = await serve(c, '--peer', A.match[1] as string, '--allow-private')
+    stops.push(C.child)
+    // C never heard of B from anyone but A, and connects to it.
+    await eventually(async () => {
+      const s = await murmurJson<Status>(['status', '--json', '--data', c.dir])
+      return s.peers.some((p) => p.remote === bId && p.state === 'ready') ? true : undefined
+    })
+    const s = await murmurJson<Status>(['status', '--json', '--data', c.dir])
+    assert.ok(
+      s.dialing.some((d) => d.url === B.match[1] && d.source === 'learned'),
+      "B's address is in C's book as learned",
+    )
+    const log = await murmurJson<Log>(['log', bId, '--json', '--data', b.dir])
+    const peers = log.messages.filter((m) => m.type === 'peer')
+    assert.deepEqual(
+      peers.map((m) => m.content.urls),
+      [[announced]],
+    )
+  } finally {
+    for (const child of stops.reverse()) assert.equal(await stop(child), 0)
+  }
+  // Started again with the same address, B does not announce it twice.
+  const again = await serve(b, '--announce', announced)
+  await stop(again.child)
+  const log = await murmurJson<Log>(['log', bId, '--json', '--data', b.dir])
+  assert.equal(log.messages.filter((m) => m.type === 'peer').length, 1)
+  for (const d of dirs) await d.remove()
+})
