@@ -175,7 +175,7 @@ test('the origin gone: the page loads through its worker and gets a trusted rele
     await goto(A.page, '#/network')
     await A.page.getByRole('textbox', { name: 'Peer address' }).fill(B.ws)
     await A.page.getByRole('button', { name: 'Add peer' }).click()
-    await A.page.getByText(/Online · 2 peers/).waitFor({ timeout: SYNC_MS })
+    await A.page.getByText(/Online · [2-9] peers/).waitFor({ timeout: SYNC_MS })
     step('release 1 current; P trusted; B known')
 
     assert.equal(await origin.stop(), 0)

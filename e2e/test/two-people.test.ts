@@ -131,7 +131,12 @@ test('two people in two browsers: sign up, invite, post with image, reply, like,
       await seePost(p, 'Nice one, Alice', STEP_MS)
     }
 
-    // A goes offline, posts, comes back: B receives the post.
+    // A goes offline, posts, comes back: B receives the post. A direct link to B would keep A
+    // online (that is what it is for), so A turns direct links off first.
+    await goto(A.page, '#/network')
+    await A.page.getByRole('checkbox', { name: /Connect directly to other people's browsers/ }).uncheck()
+    await A.page.getByText('Direct links are off.').waitFor({ timeout: STEP_MS })
+    await A.page.locator('li.peer').filter({ hasText: '(direct, WebRTC)' }).waitFor({ state: 'detached', timeout: STEP_MS })
     await proxy.cut()
     await A.page.getByText('Offline', { exact: true }).waitFor({ timeout: SYNC_MS })
     await post(A.page, 'Written offline')

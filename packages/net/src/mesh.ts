@@ -290,6 +290,16 @@ export class Mesh {
   }
 
   /**
+   * Dials at once every address that is waiting out a backoff (not the banned ones): the device
+   * came back online, so the failures were probably its own. Learned dials still take tokens.
+   */
+  retryNow(): void {
+    if (this.#closed) return
+    for (const e of this.#entries.values()) if (e.state === 'idle') e.retryAt = 0
+    this.#tick()
+  }
+
+  /**
    * Reports that the connection to `url` ended, or should: closes it if it is still open (or
    * gives up its dial), backs the address off, and with `misbehaved` bans it for `banMs`; then
    * dials a replacement. Also for an address that is not connected (to ban it). Unknown URLs

@@ -400,6 +400,25 @@ test('a failed dial backs off (growing, with jitter) and is dialled again; a sta
   assert.equal(clock.pending, 0)
 })
 
+test('retryNow dials at once what waits out a backoff (the device came back online), not what is banned', async () => {
+  const { dials, mesh } = setup({ random: () => 0.5, minDelayMs: 5000 })
+  mesh.learn(['wss://a.example.org/murmur', 'wss://b.example.org/murmur'], 'configured')
+  await flush()
+  assert.equal(dials.length, 2)
+  for (const d of dials.slice()) d.fail('offline')
+  await flush()
+  assert.equal(mesh.status().backingOff, 2)
+  mesh.closed('wss://b.example.org/murmur', { misbehaved: true })
+  mesh.retryNow()
+  await flush()
+  assert.deepEqual(
+    dials.slice(2).map((d) => d.url),
+    ['wss://a.example.org/murmur'],
+    'the waiting one is dialled again at once; the banned one is not',
+  )
+  await mesh.close()
+})
+
 test('a misbehaving peer is banned for banMs and replaced at once', async () => {
   const { clock, dials, links, mesh, openAll } = setup({ target: 2, banMs: 60_000 })
   mesh.learn(urls(3), 'learned')

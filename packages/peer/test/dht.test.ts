@@ -94,6 +94,36 @@ test('three serves with --dht and no --peer find each other on a loopback DHT an
   for (const s of servers) assert.equal(await stop(s.child), 0, s.output())
 })
 
+test('a peer without the DHT (as a browser is) gets a feed its always-on neighbour looked up for it', async (t) => {
+  // D runs no DHT and knows only C. D follows A. C hosts the peers it serves (D's own feed and
+  // D's follows), so it wants A's feed too, finds A through the DHT, and D gets A's posts via C.
+  const root = await openDht({ bootstrap: [], host: '127.0.0.1' })
+  t.after(() => root.close())
+  const dirs = await Promise.all([tempData(), tempData(), tempData()])
+  t.after(() => Promise.all(dirs.map((d) => d.remove())))
+  const [a, c, d] = dirs.map((x) => x.dir) as [string, string, string]
+  const [aId] = (await Promise.all(
+    [a, c, d].map(async (dir) => (await murmurJson<{ id: string }>(['init', '--data', dir])).id),
+  )) as [string, string, string]
+  await murmurJson(['post', "A's post", '--data', a])
+  await murmurJson(['follow', aId, '--data', d])
+  const env = { MURMUR_DHT_LOOKUP_MS: '200', MURMUR_DHT_ANNOUNCE_MS: '1000' }
+  const dhtArgs = ['--dht', '--dht-bootstrap', `127.0.0.1:${root.port}`, '--dht-port', '0', '--dht-allow-private']
+  const serve = (dir: string, args: string[]) =>
+    start(['serve', '--port', '0', ...args, '--json', '--data', dir], /"ws": "(ws:\/\/[^"]+)"/, 60_000, env)
+  const [A, C] = await Promise.all([serve(a, dhtArgs), serve(c, dhtArgs)])
+  t.after(() => Promise.all([A, C].map((s) => stop(s.child))))
+  const D = await serve(d, ['--peer', C.match[1] as string])
+  t.after(() => stop(D.child))
+  const seqOf = async (dir: string) => (await murmurJson<{ seq: number }>(['log', aId, '--data', dir])).seq
+  const aSeq = await seqOf(a)
+  await eventually('D to hold A’s feed', async () => ((await seqOf(d)) === aSeq ? true : undefined))
+  const dStatus = await murmurJson<Status>(['status', '--data', d])
+  assert.equal(dStatus.dht, undefined, 'D runs no DHT')
+  assert.ok(!dStatus.peers.some((p) => p.remote === aId), 'D never connected to A itself')
+  for (const s of [D, C, A]) assert.equal(await stop(s.child), 0, s.output())
+})
+
 test('--dht options are checked before anything starts', async () => {
   const d = await tempData()
   try {

@@ -146,6 +146,8 @@ export interface NetworkView {
   readonly forks: readonly { author: PersonRef; seq: number }[]
   /** Rejected data counts, summed over peers, by reason. */
   readonly rejected: Readonly<Record<string, number>>
+  /** Whether this device makes direct links to other browsers (WebRTC). */
+  readonly directLinks: boolean
 }
 
 /** How the app upgrades itself: at once, after asking, or never (releases are still listed). */
@@ -217,6 +219,8 @@ export interface EngineApi {
   network(): Promise<NetworkView>
   addPeer(url: string): Promise<void>
   removePeer(url: string): Promise<void>
+  /** Turns direct links to other browsers (WebRTC) on or off (they show each other's IP address). */
+  setDirectLinks(on: boolean): Promise<void>
 
   /** A blob's bytes: from the store, else fetched from peers; undefined when nobody has it. */
   blob(id: BlobIdText): Promise<Uint8Array | undefined>

@@ -64,6 +64,7 @@ const METHODS: Readonly<Record<EngineMethod, 'read' | 'write'>> = {
   network: 'read',
   addPeer: 'write',
   removePeer: 'write',
+  setDirectLinks: 'write',
   blob: 'read',
   releases: 'read',
   setUpgradePolicy: 'write',

@@ -41,7 +41,7 @@ import type {
   ThreadView,
   UpgradePolicy,
 } from '../api.js'
-import { blobArg, textArg } from './args.js'
+import { blobArg, boolArg, textArg } from './args.js'
 import { Batcher } from './batch.js'
 import {
   aboutDraft,
@@ -336,11 +336,19 @@ export class Engine implements EngineApi {
   async network(): Promise<NetworkView> {
     const configured = this.#configured()
     const s = this.#session
-    if (!s) return { online: false, peers: [], configured, feeds: 0, messages: 0, forks: [], rejected: {} }
+    const directLinks = this.#settings.directLinks !== false
+    if (!s) return { online: false, peers: [], configured, feeds: 0, messages: 0, forks: [], rejected: {}, directLinks }
     const state = s.network.state(configured)
     const people = new People(s.store, s.keys.publicKey)
     const forks = await Promise.all(state.forks.map(async (f) => ({ author: await people.ref(f.author), seq: f.seq })))
-    return { ...state, configured, forks }
+    return { ...state, configured, forks, directLinks }
+  }
+
+  async setDirectLinks(on: boolean): Promise<void> {
+    const value = boolArg(on, 'on')
+    await this.#saveSettings({ ...this.#settings, directLinks: value })
+    this.#session?.network.rtc?.setEnabled(value)
+    this.#emit({ type: 'network' })
   }
 
   async addPeer(url: string): Promise<void> {
@@ -419,6 +427,8 @@ export class Engine implements EngineApi {
     this.#session = session
     this.#persisted = await requestPersistence(this.#platform.storage)
     await network.loadForks()
+    await network.loadLearned()
+    network.rtc?.setEnabled(this.#settings.directLinks !== false)
     // Not awaited: the store is usable at once; dialling starts when the serving peer's id is
     // known (or its well-known file timed out).
     void network.setPeers(this.#configured())

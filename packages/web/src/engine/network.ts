@@ -1,10 +1,18 @@
 /**
- * The engine's network: one {@link Replicator} (the same one the Node peer runs) and a
- * {@link Redialer} per configured peer URL, each new WebSocket handed to the replicator as the
- * initiating side. By default the one peer is the serving peer — the origin the app came from,
- * at `/murmur` — whose feed id is read from its `/.well-known/murmur.json` and required of the
- * connection (`expectedRemote`), so a peer that answers on that URL cannot pretend to be it.
- * Other URLs are cross-origin: their id is whoever answers (the handshake still authenticates).
+ * The engine's network: one {@link Replicator} (the same one the Node peer runs), a {@link Mesh}
+ * (@murmur/net's connection manager) that keeps the WebSocket connections to always-on peers,
+ * and {@link RtcPeers}, the direct WebRTC links to other browsers.
+ *
+ * - Configured peers are always kept connected. By default the one peer is the serving peer —
+ *   the origin the app came from, at `/murmur` — whose feed id is read from its
+ *   `/.well-known/murmur.json` and required of the connection (`expectedRemote`), so a peer that
+ *   answers on that URL cannot pretend to be it. Other URLs are cross-origin: their id is
+ *   whoever answers (the handshake still authenticates).
+ * - Learned peers: always-on peers that connected peers tell about (PEERS frames). The mesh
+ *   connects to a random few ({@link LEARNED_TARGET} in all, configured ones counting), at a
+ *   bounded rate, and never to private or loopback addresses unless the app itself was served
+ *   from one (a LAN or a test). They are remembered ({@link LEARNED_KEY}), so when the serving
+ *   peer is gone for good the app still knows where else to go.
  */
 import {
   type Ed25519,
@@ -16,7 +24,7 @@ import {
   parseFeedId,
   toHex,
 } from '@murmur/core'
-import { Redialer, type WsChannel } from '@murmur/net'
+import { dial, hostScope, Mesh, type MeshLink, type MeshPeerStatus, meshLink, type WsChannel } from '@murmur/net'
 import { type Connection, Replicator, type ReplicatorEvent, type ReplicatorOptions } from '@murmur/replicate'
 import type { Store } from '@murmur/store'
 import type { PeerView } from '../api.js'
@@ -33,6 +41,13 @@ export const FAR_FEED_TAIL = 100
 
 /** The longest wait between two dials of a peer (ms). */
 export const RETRY_MAX_MS = 10_000
+
+/** Always-on peers to be connected to, configured ones counting (more are dialled when fewer are up). */
+export const LEARNED_TARGET = 3
+
+/** Where the learned peers' addresses are kept (the engine's key-value store), at most {@link LEARNED_MAX}. */
+export const LEARNED_KEY = 'learned-peers'
+export const LEARNED_MAX = 32
 
 /**
  * The one place the replicator's options are built. A browser keeps all of the feeds it
@@ -107,10 +122,12 @@ export class Network {
   readonly replicator: Replicator
   readonly #opts: NetworkOptions
   readonly #servingUrl: string | undefined
-  readonly #dialers = new Map<string, Redialer>()
+  readonly #mesh: Mesh
+  #configured: readonly string[] = []
   /** The live connection of each dialled URL. */
   readonly #conns = new Map<string, Connection>()
   readonly #lastClose = new Map<string, string>()
+  #saveLearned: ReturnType<typeof setTimeout> | undefined
   readonly #forks = new Map<string, { author: FeedId; seq: number }>()
   readonly #off: () => void
   /** Direct links to other browsers, when the page can make them. */
@@ -131,6 +148,67 @@ export class Network {
     this.rtc = opts.platform.rtc
       ? new RtcPeers({ replicator: this.replicator, me: opts.keys.publicKey, bridge: opts.platform.rtc })
       : undefined
+    const origin = hostOf(opts.platform.origin)
+    this.#mesh = new Mesh({
+      dial: (url, signal) => this.#dial(url, signal),
+      target: LEARNED_TARGET,
+      maxConnections: 16,
+      maxDelayMs: RETRY_MAX_MS,
+      learnedMaxDelayMs: 5 * 60_000,
+      // A page served from this machine or a LAN (a test, a home server) may dial such addresses.
+      allowPrivate: origin !== undefined && hostScope(origin) !== 'public',
+    })
+    this.replicator.subscribe((e) => {
+      if (e.type !== 'peers') return
+      const urls = e.entries.flatMap((x) => (x.url === undefined ? [] : [{ url: x.url, feed: formatFeedId(x.feed) }]))
+      if (urls.length > 0 && this.#mesh.learn(urls, 'learned') > 0) this.#rememberLearned()
+    })
+  }
+
+  /** Learns the peers remembered from earlier sessions. */
+  async loadLearned(): Promise<void> {
+    const v = await this.#opts.platform.kv.get(LEARNED_KEY).catch(() => undefined)
+    if (Array.isArray(v))
+      this.#mesh.learn(
+        v.filter((u): u is string => typeof u === 'string'),
+        'learned',
+      )
+  }
+
+  /** Keeps the learned addresses (the mesh's newest {@link LEARNED_MAX}), a moment after they changed. */
+  #rememberLearned(): void {
+    this.#saveLearned ??= setTimeout(() => {
+      this.#saveLearned = undefined
+      if (this.#closed) return
+      const learned = this.#mesh
+        .known()
+        .filter((k) => k.source === 'learned')
+        .sort((a, b) => b.lastSeen - a.lastSeen)
+        .slice(0, LEARNED_MAX)
+        .map((k) => k.url)
+      void this.#opts.platform.kv.put(LEARNED_KEY, learned).catch(() => undefined)
+    }, 1000)
+  }
+
+  async #dial(url: string, signal: AbortSignal): Promise<MeshLink> {
+    if (url === this.#servingUrl && !this.#servingId) await this.#fetchServingId()
+    this.#opts.onEvent({ type: 'dialer' })
+    let channel: WsChannel
+    try {
+      channel = await dial(url, {
+        signal,
+        timeoutMs: 10_000,
+        ...(this.#opts.platform.WebSocket ? { WebSocket: this.#opts.platform.WebSocket } : {}),
+      })
+    } catch (err) {
+      this.#lastClose.delete(url)
+      // After the mesh took the failure in (its backoff shows in the next view).
+      queueMicrotask(() => this.#opts.onEvent({ type: 'dialer' }))
+      throw err
+    }
+    const conn = this.#attach(url, channel)
+    void conn.closed.then(() => queueMicrotask(() => this.#opts.onEvent({ type: 'dialer' })))
+    return meshLink(conn)
   }
 
   /** The serving peer's URL (the default peer), if the app was served over http(s). */
@@ -155,7 +233,7 @@ export class Network {
 
   /** Dials every peer that is waiting out a backoff at once (the device came back online). */
   retryNow(): void {
-    for (const dialer of this.#dialers.values()) dialer.retryNow()
+    this.#mesh.retryNow()
   }
 
   /** Dials exactly `urls`: starts dialers for new ones, stops the others (one change at a time). */
@@ -167,31 +245,26 @@ export class Network {
 
   async #setPeers(urls: readonly string[]): Promise<void> {
     if (this.#closed) return
-    const stopping: Promise<void>[] = []
-    for (const [url, dialer] of this.#dialers) {
+    for (const url of this.#configured) {
       if (urls.includes(url)) continue
-      this.#dialers.delete(url)
+      this.#mesh.forget(url)
       this.#lastClose.delete(url)
-      stopping.push(dialer.stop())
     }
+    this.#configured = [...urls]
+    // The serving peer's id first, so its first dial already requires it.
+    if (this.#servingUrl && urls.includes(this.#servingUrl)) await this.#fetchServingId()
+    if (this.#closed) return
     for (const url of urls) {
-      if (this.#dialers.has(url)) continue
-      if (url === this.#servingUrl) await this.#fetchServingId()
-      if (this.#closed) return
-      const dialer = new Redialer(url, {
-        onChannel: (channel) => this.#attach(url, channel),
-        // A browser's peers are few and cheap to retry; a person waiting should not wait long.
-        maxDelayMs: RETRY_MAX_MS,
-        ...(this.#opts.platform.WebSocket ? { WebSocket: this.#opts.platform.WebSocket } : {}),
-      })
-      dialer.onStatus(() => this.#opts.onEvent({ type: 'dialer' }))
-      this.#dialers.set(url, dialer)
+      try {
+        this.#mesh.learn([url], 'configured')
+      } catch {
+        // Not a peer address (settings of an older version): nothing to dial.
+      }
     }
-    await Promise.all(stopping)
     this.#opts.onEvent({ type: 'dialer' })
   }
 
-  #attach(url: string, channel: WsChannel): void {
+  #attach(url: string, channel: WsChannel): Connection {
     const expectedRemote = url === this.#servingUrl ? this.#servingId : undefined
     const conn = this.replicator.connect(channel, { initiator: true, ...(expectedRemote ? { expectedRemote } : {}) })
     this.#conns.set(url, conn)
@@ -199,8 +272,7 @@ export class Network {
       this.#lastClose.set(url, info.reason)
       if (this.#conns.get(url) === conn) this.#conns.delete(url)
     })
-    // The first fetch may have failed (offline): try again for the next connection.
-    if (url === this.#servingUrl && !this.#servingId) void this.#fetchServingId()
+    return conn
   }
 
   /** Learns the serving peer's id from `/.well-known/murmur.json` (once it works). */
@@ -237,13 +309,21 @@ export class Network {
     let received = 0
     let expected = 0
     const dialled = new Set<Connection>()
+    const mesh = new Map(this.#mesh.status().peers.map((p) => [p.url, p]))
     for (const url of configured) {
       const conn = this.#conns.get(url)
       if (conn) dialled.add(conn)
-      peers.push(this.#peerView(url, conn))
+      peers.push(this.#peerView(url, conn, mesh.get(url)))
+    }
+    // Learned peers in use (connected or being dialled); the rest are only addresses.
+    for (const p of mesh.values()) {
+      if (p.source !== 'learned' || (p.state !== 'open' && p.state !== 'dialling')) continue
+      const conn = this.#conns.get(p.url)
+      if (conn) dialled.add(conn)
+      peers.push(this.#peerView(p.url, conn, p))
     }
     for (const conn of this.replicator.connections()) {
-      if (!dialled.has(conn)) peers.push(this.#peerView(undefined, conn))
+      if (!dialled.has(conn)) peers.push(this.#peerView(undefined, conn, undefined))
     }
     for (const conn of this.replicator.connections()) {
       if (conn.state !== 'ready') continue
@@ -265,28 +345,30 @@ export class Network {
     }
   }
 
-  #peerView(url: string | undefined, conn: Connection | undefined): PeerView {
-    const dialer = url === undefined ? undefined : this.#dialers.get(url)
-    const d = dialer?.status
+  #peerView(url: string | undefined, conn: Connection | undefined, m: MeshPeerStatus | undefined): PeerView {
     const progress = conn?.progress()
     let state: PeerView['state']
     if (conn?.state === 'ready') state = progress && progress.received < progress.expected ? 'syncing' : 'live'
     else if (conn?.state === 'handshake') state = 'handshake'
-    else if (d === undefined || d.state === 'stopped') state = 'closed'
-    else if (d.state === 'waiting') state = 'waiting'
-    else state = 'connecting'
+    else if (m?.state === 'dialling') state = 'connecting'
+    else if (m?.state === 'waiting' || (m?.state === 'idle' && m.source === 'configured')) state = 'waiting'
+    else state = 'closed'
     const remote = conn?.remote ?? (url === this.#servingUrl ? this.#servingId : undefined)
-    const lastError = (url && this.#lastClose.get(url)) ?? d?.lastError?.message
+    const lastError = (url && this.#lastClose.get(url)) ?? m?.lastError
     return {
       ...(url === undefined ? {} : { url }),
       ...(remote ? { remote: formatFeedId(remote) } : {}),
-      ...(conn && this.rtc?.isDirect(conn) ? { kind: 'webrtc' as const } : {}),
+      ...(conn && this.rtc?.isDirect(conn)
+        ? { kind: 'webrtc' as const }
+        : m?.source === 'learned'
+          ? { kind: 'learned' as const }
+          : {}),
       state,
       received: progress?.received ?? 0,
       ...(progress && progress.expected > 0 ? { expected: progress.expected } : {}),
       rejected: conn ? nonZero(conn.counters().rejected) : {},
       ...(lastError ? { lastError } : {}),
-      ...(d?.state === 'waiting' && d.nextRetryAt !== undefined ? { retryAt: d.nextRetryAt } : {}),
+      ...(m?.retryAt !== undefined ? { retryAt: m.retryAt } : {}),
     }
   }
 
@@ -296,8 +378,8 @@ export class Network {
     this.#closed = true
     this.#off()
     this.rtc?.close()
-    await Promise.all([...this.#dialers.values()].map((d) => d.stop()))
-    this.#dialers.clear()
+    if (this.#saveLearned) clearTimeout(this.#saveLearned)
+    await this.#mesh.close()
     await this.replicator.close()
   }
 }
@@ -306,4 +388,13 @@ function nonZero(counts: Readonly<Record<string, number>>): Record<string, numbe
   const out: Record<string, number> = {}
   for (const [k, v] of Object.entries(counts)) if (v > 0) out[k] = v
   return out
+}
+
+/** The host name of a URL, if it parses. */
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname
+  } catch {
+    return undefined
+  }
 }

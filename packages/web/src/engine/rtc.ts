@@ -64,6 +64,8 @@ export class RtcPeers {
   readonly #links = new Map<string, { state: LinkState; since: number }>()
   readonly #backoff = new Map<string, number>()
   readonly #direct = new WeakSet<Connection>()
+  readonly #live = new Set<Connection>()
+  #enabled = true
   readonly #offs: (() => void)[] = []
   #closed = false
 
@@ -94,6 +96,22 @@ export class RtcPeers {
       links: [...this.#links].map(([remote, l]) => ({ remote, state: l.state })),
       reachable: this.#candidates().length + this.#links.size,
     }
+  }
+
+  /**
+   * Turns direct links on or off. Off: the open ones close, offers are declined, nothing is
+   * dialled (a direct link shows the other browser this device's IP address).
+   */
+  setEnabled(on: boolean): void {
+    if (this.#enabled === on) return
+    this.#enabled = on
+    if (on) {
+      this.#fill()
+      return
+    }
+    for (const [remote, l] of this.#links) if (l.state !== 'open') this.#opts.bridge.post({ rtc: 'hangup', remote })
+    for (const c of this.#live) c.close('direct links were turned off')
+    this.#links.clear()
   }
 
   /** True for a connection that is a direct WebRTC link made here. */
@@ -130,6 +148,10 @@ export class RtcPeers {
   #onSignal(from: string, s: RtcSignal): void {
     if (this.#closed || from === this.#me) return
     const link = this.#links.get(from)
+    if (s.t === 'offer' && !this.#enabled) {
+      this.#send(from, { v: 1, t: 'bye', id: s.id })
+      return
+    }
     if (s.t === 'offer') {
       if (link?.state === 'dialing') {
         // Both offered: the smaller id's offer wins.
@@ -150,7 +172,7 @@ export class RtcPeers {
   }
 
   #onPage(m: RtcFromPage): void {
-    if (this.#closed) {
+    if (this.#closed || (!this.#enabled && m.rtc === 'open')) {
       if (m.rtc === 'open') m.port.close()
       return
     }
@@ -197,7 +219,9 @@ export class RtcPeers {
 
   #track(remote: string, conn: Connection): void {
     this.#links.set(remote, { state: 'open', since: this.#now() })
+    this.#live.add(conn)
     void conn.closed.then(() => {
+      this.#live.delete(conn)
       if (this.#links.get(remote)?.state === 'open') this.#links.delete(remote)
       // A link that closed soon after opening is probably failing: wait before the next try.
       this.#backoff.set(remote, this.#now() + 2000)
@@ -228,7 +252,7 @@ export class RtcPeers {
 
   /** Dials random candidates until `target` links are open or being made. */
   #fill(): void {
-    if (this.#closed) return
+    if (this.#closed || !this.#enabled) return
     const target = this.#opts.target ?? 4
     const random = this.#opts.random ?? Math.random
     const candidates = this.#candidates()

@@ -19,6 +19,8 @@ export interface Settings {
   readonly backedUp: boolean
   /** Set by a restore. */
   readonly restore?: RestoreState
+  /** False when the person turned direct links to other browsers (WebRTC) off; default on. */
+  readonly directLinks?: boolean
 }
 
 const SEED = 'seed'
@@ -43,6 +45,7 @@ export async function loadSettings(kv: KeyValue): Promise<Settings> {
   return {
     backedUp: v?.backedUp === true,
     ...(peers ? { peers } : {}),
+    ...(v?.directLinks === false ? { directLinks: false } : {}),
     ...(restore && typeof restore === 'object'
       ? { restore: { headKnown: restore.headKnown === true, overridden: restore.overridden === true } }
       : {}),

@@ -45,7 +45,8 @@
  *     "Follow" button per person; heading "You follow".
  *   network: progress bar with label "Syncing: received X of Y messages (…)" while syncing;
  *     header progress "Sync progress"; textbox "Peer address"; button "Add peer"; buttons
- *     "Remove <url>" (name starts with "Remove").
+ *     "Remove <url>" (name starts with "Remove"); checkbox "Connect directly to other people's
+ *     browsers (WebRTC)"; a direct link is listed as "Browser @xxxxxxxx (direct, WebRTC)".
  *   settings: button "Show backup text"; textbox "Your backup text"; buttons "Copy backup text",
  *     "Download as a file", "Hide backup text", "I saved it"; textbox "Display name" + button
  *     "Save profile"; button "Ask the browser to keep it" (when storage is not persistent).

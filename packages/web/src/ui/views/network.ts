@@ -159,6 +159,27 @@ function configured(ctx: Ctx, n: NetworkView): TemplateResult {
   </section>`
 }
 
+function directLinks(ctx: Ctx, n: NetworkView): TemplateResult {
+  const toggle = (e: Event) => {
+    const on = (e.target as HTMLInputElement).checked
+    void ctx
+      .run('direct', () => ctx.api.setDirectLinks(on), on ? 'Direct links are on.' : 'Direct links are off.')
+      .then(() => ctx.refreshNetwork())
+  }
+  return html`<section class="card" aria-labelledby="direct-h">
+    <h2 id="direct-h">Direct links</h2>
+    <label class="check">
+      <input type="checkbox" id="direct-links" .checked=${n.directLinks} @change=${toggle} aria-describedby="direct-hint" />
+      Connect directly to other people's browsers (WebRTC)
+    </label>
+    <p class="hint" id="direct-hint">
+      Posts then keep flowing between you and people you follow when no always-on peer is reachable. A direct link
+      shows the other browser your IP address.
+    </p>
+    ${statusRegion(ctx, 'direct')}
+  </section>`
+}
+
 export function networkView(ctx: Ctx): TemplateResult {
   const n = ctx.store.get().net
   const rejected = n && counts(n.rejected)
@@ -193,6 +214,7 @@ export function networkView(ctx: Ctx): TemplateResult {
             }
           </section>
           ${configured(ctx, n)}
+          ${directLinks(ctx, n)}
           <section class="card" aria-labelledby="rejected-h">
             <h2 id="rejected-h">Rejected data</h2>
             <p class="muted">Data that failed verification is dropped and counted against the peer that sent it.</p>

@@ -87,10 +87,18 @@ function release(ctx: Ctx, r: ReleaseView): TemplateResult {
   const when = new Date(r.ts).toISOString().slice(0, 16).replace('T', ' ')
   return html`<li class="release" data-release=${r.id} data-version=${r.version}>
     <p><strong>${r.version}</strong>${r.current ? html` <span class="badge" id="current-release">running now</span>` : nothing}
-      by ${personName(r.publisher)}, ${when} UTC${r.cached ? nothing : html` <span class="muted">(downloading…)</span>`}</p>
+      by ${personName(r.publisher)}, ${when} UTC${
+        r.cached
+          ? nothing
+          : r.newer
+            ? html` <span class="muted">(downloading…)</span>`
+            : html` <span class="muted">(not kept on this device: fetched from peers again if you switch to it)</span>`
+      }</p>
     ${r.notes ? html`<p>${r.notes}</p>` : nothing}
     ${
-      r.cached && !r.current
+      // A newer release is offered once it is here; an older one, even if it was pruned, can be
+      // switched to at any time (the engine fetches its files from peers again).
+      !r.current && (r.cached || !r.newer)
         ? html`<button type="button" class="secondary small" @click=${() => use(ctx, r, 'updates')}>
             ${r.newer ? 'Update now' : 'Use this version'}</button>`
         : nothing
