@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, printed as a table and written to bench/out/results.json.
- * Options: --quick (a tenth of the messages, for a smoke run); --only=store, --only=sync or
- * --only=web.
+ * Options: --quick (a tenth of the messages, for a smoke run); --only=store, --only=sync,
+ * --only=web or --only=webrtc.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -13,6 +13,7 @@ import { measureVerifyRates, rawVerifyRate } from './ed25519.js'
 import { benchStore } from './store.js'
 import { benchSync } from './sync.js'
 import { appSize, benchWebSync } from './web.js'
+import { benchWebRtc } from './webrtc.js'
 
 const quick = process.argv.includes('--quick')
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
@@ -44,6 +45,10 @@ if (only === undefined || only === 'web') {
     await rm(dir, { recursive: true, force: true })
   }
 }
+const webrtc =
+  only === undefined || only === 'webrtc'
+    ? await benchWebRtc({ posts: quick ? 4 : 20, log: (l) => console.log(l) })
+    : undefined
 // The yardstick: the best raw single-core rate seen before and after (the machine is shared).
 const raw = Math.max(rawBefore, await rawVerifyRate())
 
@@ -109,8 +114,16 @@ if (web) {
     console.log(`  ${f.path.padEnd(36)} ${(f.gzip / 1000).toFixed(1)} KB (${(f.raw / 1000).toFixed(1)} KB minified)`)
 }
 
+if (webrtc) {
+  console.log('\n## webrtc: two browsers linked directly, the serving peer stopped')
+  console.log(
+    `post -> shown in the other browser, ${webrtc.posts} posts: median ${webrtc.medianMs} ms, max ${webrtc.maxMs} ms (target < 2000 ms)`,
+  )
+  console.log(`direct link live in both browsers ${webrtc.linkMs} ms after they follow each other`)
+}
+
 await mkdir(out, { recursive: true })
 await writeFile(
   join(out, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), quick, rawVerifyPerSec: raw, rates, store, sync, web }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, rawVerifyPerSec: raw, rates, store, sync, web, webrtc }, null, 2)}\n`,
 )

@@ -136,7 +136,10 @@ test('two people in two browsers: sign up, invite, post with image, reply, like,
     await goto(A.page, '#/network')
     await A.page.getByRole('checkbox', { name: /Connect directly to other people's browsers/ }).uncheck()
     await A.page.getByText('Direct links are off.').waitFor({ timeout: STEP_MS })
-    await A.page.locator('li.peer').filter({ hasText: '(direct, WebRTC)' }).waitFor({ state: 'detached', timeout: STEP_MS })
+    await A.page
+      .locator('li.peer')
+      .filter({ hasText: '(direct, WebRTC)' })
+      .waitFor({ state: 'detached', timeout: STEP_MS })
     await proxy.cut()
     await A.page.getByText('Offline', { exact: true }).waitFor({ timeout: SYNC_MS })
     await post(A.page, 'Written offline')

@@ -11,6 +11,7 @@ import { resolve as resolvePath } from 'node:path'
 import { formatFeedId, isPeerUrl } from '@murmur/core'
 import { Mesh, meshLink } from '@murmur/net'
 import { type Listener, listen, nodeDial } from '@murmur/net/node'
+import { type StunServer, startStunServer } from '@murmur/net/stun'
 import { type Connection, type HostMode, Replicator } from '@murmur/replicate'
 import type { Command, Input } from './commands.js'
 import { serveControl } from './control.js'
@@ -19,10 +20,11 @@ import { CliError, EXIT } from './errors.js'
 import { openLocal } from './local.js'
 import { learnFromPeerMessages, MESH_OPTIONS, MESH_USAGE, meshConfig } from './mesh.js'
 import { dataPaths } from './paths.js'
-import { announceSelf, startPex } from './pex.js'
+import { announceSelf, startPex, stunUris } from './pex.js'
 import { progressBar } from './progress.js'
 import { publishServedApp } from './release.js'
 import { defaultAppDir, siteHandler } from './site.js'
+import { type AttachedTracker, attachTracker, TRACKER_OPTIONS, TRACKER_PATH, TRACKER_USAGE } from './tracker.js'
 
 type Out = { json: boolean; print(r: unknown, t: string): void }
 
@@ -85,7 +87,7 @@ function announceArg(text: string): string {
 
 const serve: NetworkCommand = {
   name: 'serve',
-  usage: `serve [--port N] [--listen ADDR] [--peer URL ...] [--tls-cert F --tls-key F] [--host peers|follows] [--hops N] [--app DIR] [--announce URL ...] ${MESH_USAGE} ${DHT_USAGE}`,
+  usage: `serve [--port N] [--listen ADDR] [--peer URL ...] [--tls-cert F --tls-key F] [--host peers|follows] [--hops N] [--app DIR] [--announce URL ...] ${MESH_USAGE} ${TRACKER_USAGE} [--stun [--stun-port N]] ${DHT_USAGE}`,
   summary: 'stay online: serve the web app, replicate over WebSocket, keep connections to peers',
   options: {
     port: { type: 'string' },
@@ -100,6 +102,9 @@ const serve: NetworkCommand = {
     app: { type: 'string' },
     announce: { type: 'string', multiple: true },
     ...MESH_OPTIONS,
+    ...TRACKER_OPTIONS,
+    stun: { type: 'boolean' },
+    'stun-port': { type: 'string' },
     ...DHT_OPTIONS,
   },
   positionals: [0, 0],
@@ -118,6 +123,8 @@ const serve: NetworkCommand = {
     const peers = ((v.peer as string[] | undefined) ?? []).map(urlArg)
     const announce = ((v.announce as string[] | undefined) ?? []).map(announceArg)
     const meshOpts = meshConfig(v)
+    if (v['stun-port'] !== undefined && v.stun !== true) throw new CliError('--stun-port goes with --stun', EXIT.usage)
+    const stunPortArg = v['stun-port'] === undefined ? undefined : portArg(v['stun-port'])
     const dhtConf = dhtConfig(v, bind)
     const cert = v['tls-cert']
     const key = v['tls-key']
@@ -149,6 +156,8 @@ const serve: NetworkCommand = {
       },
     })
     let dht: ServeDht | undefined
+    let tracker: AttachedTracker | undefined
+    let stun: StunServer | undefined
     const live = {
       status: () => ({
         ...replicator.status(),
@@ -160,6 +169,8 @@ const serve: NetworkCommand = {
           ...(p.retryAt ? { retryAt: p.retryAt } : {}),
         })),
         ...(dht ? { dht: dht.status() } : {}),
+        ...(tracker ? { tracker: tracker.status() } : {}),
+        ...(stun ? { stun: { port: stun.port, ...stun.stats() } } : {}),
       }),
     }
     let server: Server
@@ -169,13 +180,33 @@ const serve: NetworkCommand = {
       await local.close()
       throw new CliError(`cannot use the TLS certificate: ${(err as Error).message}`, EXIT.usage)
     }
-    server.on('request', siteHandler({ id: local.keys.publicKey, tls: tls !== undefined, appDir }))
+    // STUN first: the well-known file names its port. On UDP, at the --listen address, on
+    // --stun-port (default: the number of the HTTP port; any free port when that is 0).
+    if (v.stun === true) {
+      try {
+        stun = await startStunServer({ port: stunPortArg ?? (port === 0 ? 0 : port), host: bind })
+      } catch (err) {
+        await local.close()
+        throw new CliError(`cannot run the STUN server: ${(err as Error).message}`, EXIT.failed)
+      }
+    }
+    server.on(
+      'request',
+      siteHandler({
+        id: local.keys.publicKey,
+        tls: tls !== undefined,
+        appDir,
+        ...(v.tracker === true ? { trackerPath: TRACKER_PATH } : {}),
+        ...(stun ? { stunPort: stun.port } : {}),
+      }),
+    )
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(port, bind, () => resolve())
       })
     } catch (err) {
+      await stun?.close()
       await local.close()
       const code = (err as NodeJS.ErrnoException).code
       throw new CliError(
@@ -212,6 +243,7 @@ const serve: NetworkCommand = {
         if (info.origin) browsers.add(conn)
       },
     })
+    tracker = v.tracker === true ? attachTracker(server) : undefined
     const stopPex = startPex({
       replicator,
       addresses: () => [...announce, ...peers, ...mesh.known().flatMap((k) => (k.source === 'learned' ? [k.url] : []))],
@@ -224,7 +256,7 @@ const serve: NetworkCommand = {
       },
     })
     const stopPeerMessages = learnFromPeerMessages(local, mesh)
-    if (announce.length > 0) await announceSelf(local, announce)
+    if (announce.length > 0) await announceSelf(local, announce, stun ? stunUris(announce, stun.port) : [])
     mesh.learn(peers, 'configured')
     await publishServedApp(local, appDir, input.json ? () => {} : (line) => process.stdout.write(`${line}\n`))
     const stopControl = await serveControl(dataPaths(input.data).socket, local, live)
@@ -236,7 +268,15 @@ const serve: NetworkCommand = {
     const open = !tls && LOOPBACK.has(bind) ? `http://localhost:${boundPort}/` : url
     const id = formatFeedId(local.keys.publicKey)
     out.print(
-      { url, id, port: boundPort, ws: `${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur`, dhtPort: dht?.port },
+      {
+        url,
+        id,
+        port: boundPort,
+        ws: `${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur`,
+        dhtPort: dht?.port,
+        ...(tracker ? { tracker: `${tls ? 'wss' : 'ws'}://${shown}:${boundPort}${TRACKER_PATH}` } : {}),
+        ...(stun ? { stunPort: stun.port } : {}),
+      },
       `murmur is serving ${open} (open it in a web browser)\nid   ${id}\npeer ${tls ? 'wss' : 'ws'}://${shown}:${boundPort}/murmur${dht ? `\ndht  udp ${dhtConf?.host}:${dht.port}` : ''}\nCtrl-C stops it.`,
     )
 
@@ -257,6 +297,8 @@ const serve: NetworkCommand = {
     stopPeerMessages()
     await mesh.close()
     await dht?.stop()
+    await tracker?.close()
+    await stun?.close()
     await listener.close()
     await replicator.close()
     await new Promise<void>((resolve) => {

@@ -90,19 +90,35 @@ function pick<T>(items: readonly T[], n: number, random: () => number): T[] {
 }
 
 /**
- * Publishes a `peer` message with `urls` on this peer's own feed, unless its newest `peer`
- * message already says exactly that (so a restart does not append the same announcement again).
+ * Publishes a `peer` message with `urls` (and `stun`) on this peer's own feed, unless its newest
+ * `peer` message already says exactly that (so a restart does not append the same announcement
+ * again).
  */
-export async function announceSelf(local: Local, urls: readonly string[]): Promise<boolean> {
+export async function announceSelf(
+  local: Local,
+  urls: readonly string[],
+  stun: readonly string[] = [],
+): Promise<boolean> {
   let looked = 0
   for await (const m of local.store.messages(local.keys.publicKey, { reverse: true })) {
     // The announcement is among the newest messages unless much was posted since: then once more.
     if (++looked > 1000) break
     if (m.value.type !== 'peer') continue
-    const had = (m.value.content as { urls?: unknown }).urls
-    if (Array.isArray(had) && had.length === urls.length && had.every((u, i) => u === urls[i])) return false
+    const had = m.value.content as { urls?: unknown; stun?: unknown }
+    if (sameList(had.urls, urls) && sameList(had.stun ?? [], stun)) return false
     break
   }
-  await local.store.publish(local.ed, local.keys, { type: 'peer', content: { urls: [...urls] } })
+  const content = { urls: [...urls], ...(stun.length > 0 ? { stun: [...stun] } : {}) }
+  await local.store.publish(local.ed, local.keys, { type: 'peer', content })
   return true
+}
+
+function sameList(a: unknown, b: readonly string[]): boolean {
+  return Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+/** The STUN URIs of a peer announced at `urls`: `stun:<host>:<port>` for each host, once. */
+export function stunUris(urls: readonly string[], port: number): string[] {
+  const hosts = new Set(urls.map((u) => new URL(u).hostname))
+  return [...hosts].slice(0, 8).map((h) => `stun:${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`)
 }

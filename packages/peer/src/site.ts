@@ -116,6 +116,24 @@ export interface SiteOptions {
   readonly tls: boolean
   /** The built app's folder (default: {@link defaultAppDir}); the placeholder page shows while it has no index.html. */
   readonly appDir?: string | undefined
+  /**
+   * Where `serve --tracker` runs its WebTorrent tracker (tracker.ts, e.g. `/announce`):
+   * /.well-known/murmur.json then names it as `tracker`, a ws(s) URL on the host of the request.
+   */
+  readonly trackerPath?: string | undefined
+  /**
+   * The UDP port of `serve --stun` (the STUN server it runs): /.well-known/murmur.json then names
+   * it as `stun`, `stun:<host of the request>:<port>`, for the app's WebRTC connections.
+   */
+  readonly stunPort?: number | undefined
+}
+
+/** A Host header that is a host name, IPv4 or [IPv6] address, with an optional port. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
+
+/** The host of a Host header without its port (an IPv6 address keeps its brackets). */
+function hostName(host: string): string {
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '')
 }
 
 /** The request handler of the peer's HTTP(S) server. */
@@ -136,7 +154,16 @@ export function siteHandler(opts: SiteOptions) {
     }
     const path = segments.join('/')
     if (path === '.well-known/murmur.json') {
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id, replicate: '/murmur' }))
+      const host = req.headers.host
+      const known = host !== undefined && HOST.test(host)
+      const tracker =
+        opts.trackerPath !== undefined && known
+          ? { tracker: `${opts.tls ? 'wss' : 'ws'}://${host}${opts.trackerPath}` }
+          : {}
+      const stun = opts.stunPort !== undefined && known ? { stun: `stun:${hostName(host)}:${opts.stunPort}` } : {}
+      res
+        .writeHead(200, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ id, replicate: '/murmur', ...tracker, ...stun }))
       return
     }
     if (dir === undefined || !existsSync(join(dir, 'index.html'))) {

@@ -4,8 +4,10 @@
  * `--announce` puts a `peer` message on the peer's own feed, once.
  */
 import assert from 'node:assert/strict'
+import { createSocket } from 'node:dgram'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { parseStun, readXorMappedAddress, stunBindingRequest } from '@murmur/net/stun'
 import { murmurJson, start, stop, tempData } from './helpers.js'
 
 async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -29,7 +31,10 @@ test('a peer learns another always-on peer by peer exchange and connects to it; 
   const ids = await Promise.all(dirs.map((d) => murmurJson<{ id: string }>(['init', '--data', d.dir])))
   const bId = (ids[1] as { id: string }).id
   const serve = (d: { dir: string }, ...args: string[]) =>
-    start(['serve', '--port', '0', '--json', '--app', join(d.dir, 'no-app'), ...args, '--data', d.dir], /"ws": "(ws:\/\/[^"]+)"/)
+    start(
+      ['serve', '--port', '0', '--json', '--app', join(d.dir, 'no-app'), ...args, '--data', d.dir],
+      /"ws": "(ws:\/\/[^"]+)"/,
+    )
   const announced = 'wss://b.example.org/murmur'
   const B = await serve(b, '--announce', announced)
   const stops = [B.child]
@@ -63,4 +68,59 @@ test('a peer learns another always-on peer by peer exchange and connects to it; 
   const log = await murmurJson<Log>(['log', bId, '--json', '--data', b.dir])
   assert.equal(log.messages.filter((m) => m.type === 'peer').length, 1)
   for (const d of dirs) await d.remove()
+})
+
+test('serve --stun answers STUN on UDP, names it in its well-known file and in its peer message', {
+  timeout: 60_000,
+}, async () => {
+  const d = await tempData()
+  const { id } = await murmurJson<{ id: string }>(['init', '--data', d.dir])
+  const S = await start(
+    [
+      'serve',
+      '--port',
+      '0',
+      '--json',
+      '--stun',
+      '--stun-port',
+      '0',
+      '--announce',
+      'wss://peer.example.org/murmur',
+      '--app',
+      join(d.dir, 'no-app'),
+      '--data',
+      d.dir,
+    ],
+    /"stunPort": (\d+)/,
+  )
+  try {
+    const stunPort = Number(S.match[1])
+    const url = /"url": "([^"]+)"/.exec(S.output())?.[1] as string
+    const known = (await (await fetch(new URL('/.well-known/murmur.json', url))).json()) as { stun?: string }
+    assert.equal(known.stun, `stun:127.0.0.1:${stunPort}`)
+    // A binding request from a UDP socket here gets this socket's own address back.
+    const sock = createSocket('udp4')
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()))
+    const answer = new Promise<Buffer>((r) => sock.once('message', (m) => r(m)))
+    sock.send(stunBindingRequest(), stunPort, '127.0.0.1')
+    const parsed = parseStun(new Uint8Array(await answer))
+    assert.ok(typeof parsed !== 'string', String(parsed))
+    assert.deepEqual(readXorMappedAddress(parsed), { family: 'IPv4', address: '127.0.0.1', port: sock.address().port })
+    sock.close()
+    const log = await murmurJson<Log & { messages: { content: { stun?: string[] } }[] }>([
+      'log',
+      id,
+      '--json',
+      '--data',
+      d.dir,
+    ])
+    const peer = log.messages.find((m) => m.type === 'peer')
+    assert.deepEqual(peer?.content, {
+      urls: ['wss://peer.example.org/murmur'],
+      stun: [`stun:peer.example.org:${stunPort}`],
+    })
+  } finally {
+    assert.equal(await stop(S.child), 0)
+    await d.remove()
+  }
 })

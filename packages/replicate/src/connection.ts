@@ -74,7 +74,10 @@ export interface ConnectOptions {
 export interface Progress {
   /** Messages the remote said it has beyond what we had, for the feeds we want. */
   readonly expected: number
-  /** Messages from this remote that were appended. */
+  /**
+   * Of those, how many are held now, from this remote or any other (gossip may have another
+   * neighbour stream a feed this one also has).
+   */
   readonly received: number
 }
 
@@ -138,6 +141,10 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
   readonly #clockDirty = new Map<string, FeedId>()
   /** Per wanted feed, the seq the remote said it has: what we expect to receive up to. */
   readonly #expect = new Map<string, number>()
+  /** Per feed expected: the seq held when the expectation began, and the last seq counted. */
+  readonly #expectFrom = new Map<string, number>()
+  readonly #counted = new Map<string, number>()
+  #covered = 0
   /**
    * Feeds whose tail we asked of this remote, until one of its messages chains on what we hold:
    * how many messages we asked for, and whether it was asked to start again (ingest.ts).
@@ -248,7 +255,7 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
 
   /** Catch-up progress. */
   progress(): Progress {
-    return { expected: Math.max(this.#expected, this.#counters.received), received: this.#counters.received }
+    return { expected: Math.max(this.#expected, this.#covered), received: this.#covered }
   }
 
   /** A copy of the counters. */
@@ -432,6 +439,7 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
 
   /** @internal A message was appended to the store (from anywhere). */
   localAppend(hex: string, msg: Msg): void {
+    this.#count(hex, msg.value.seq)
     if (this.#state !== 'ready') return
     const want = this.#remoteClock.get(hex)
     if (want) {
@@ -445,6 +453,19 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
     if (this.#welcome(hex) !== 'yes' || this.#remoteClock.knows(hex) >= msg.value.seq) return
     this.#clockDirty.set(hex, msg.value.author)
     this.#clockTimer ??= setTimeout(() => void this.#flushClock(), CLOCK_FLUSH_MS)
+  }
+
+  /**
+   * Counts an appended message toward this connection's progress when it is one the remote said
+   * it had beyond what we held, whoever sent it. Progress events go out in steps (and at the end).
+   */
+  #count(hex: string, seq: number): void {
+    const until = this.#expect.get(hex)
+    if (until === undefined || seq > until) return
+    if (seq <= Math.max(this.#expectFrom.get(hex) ?? 0, this.#counted.get(hex) ?? 0)) return
+    this.#counted.set(hex, seq)
+    this.#covered++
+    if (this.#covered >= this.#expected || this.#covered % 64 === 0) this.#emitProgress()
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -822,6 +843,7 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
     if (grew) {
       this.#expected += entry.seq - before
       this.#expect.set(hex, entry.seq)
+      if (!this.#expectFrom.has(hex)) this.#expectFrom.set(hex, before)
     }
     if (await onAnotherBranch(store, entry, state)) this.#ingest.request(entry.feed, entry.seq, hex)
     return grew

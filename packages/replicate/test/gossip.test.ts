@@ -162,5 +162,12 @@ test('gossip: a feed newly wanted, held by two neighbours, is caught up from one
   // Both neighbours' clocks were in before d wanted a: the REQUEST went before the CLOCK.
   assert.ok(dup <= N / 20, `at most one duplicate per 20 messages, got ${dup}`)
   assert.equal(db.counters().invalid + dc.counters().invalid, 0)
+  // Each connection's progress is done, whichever neighbour streamed: a connection that only
+  // notified does not sit at "syncing" for messages that came from the other.
+  for (const conn of [db, dc]) {
+    const p = conn.progress()
+    assert.equal(p.received, p.expected, JSON.stringify(p))
+  }
+  assert.ok(Math.max(db.progress().expected, dc.progress().expected) >= N)
   await closeAll(a, b, c, d)
 })

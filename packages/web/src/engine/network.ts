@@ -127,7 +127,7 @@ export class Network {
   /** The live connection of each dialled URL. */
   readonly #conns = new Map<string, Connection>()
   readonly #lastClose = new Map<string, string>()
-  #saveLearned: ReturnType<typeof setTimeout> | undefined
+  #savingLearned: Promise<void> = Promise.resolve()
   readonly #forks = new Map<string, { author: FeedId; seq: number }>()
   readonly #off: () => void
   /** Direct links to other browsers, when the page can make them. */
@@ -175,19 +175,20 @@ export class Network {
       )
   }
 
-  /** Keeps the learned addresses (the mesh's newest {@link LEARNED_MAX}), a moment after they changed. */
+  /**
+   * Keeps the learned addresses (the mesh's newest {@link LEARNED_MAX}) at once: new ones are
+   * rare, and a tab closed a moment later must not lose them. One write at a time, in order.
+   */
   #rememberLearned(): void {
-    this.#saveLearned ??= setTimeout(() => {
-      this.#saveLearned = undefined
-      if (this.#closed) return
-      const learned = this.#mesh
-        .known()
-        .filter((k) => k.source === 'learned')
-        .sort((a, b) => b.lastSeen - a.lastSeen)
-        .slice(0, LEARNED_MAX)
-        .map((k) => k.url)
-      void this.#opts.platform.kv.put(LEARNED_KEY, learned).catch(() => undefined)
-    }, 1000)
+    const learned = this.#mesh
+      .known()
+      .filter((k) => k.source === 'learned')
+      .sort((a, b) => b.lastSeen - a.lastSeen)
+      .slice(0, LEARNED_MAX)
+      .map((k) => k.url)
+    this.#savingLearned = this.#savingLearned
+      .then(() => (this.#closed ? undefined : this.#opts.platform.kv.put(LEARNED_KEY, learned)))
+      .catch(() => undefined)
   }
 
   async #dial(url: string, signal: AbortSignal): Promise<MeshLink> {
@@ -315,9 +316,10 @@ export class Network {
       if (conn) dialled.add(conn)
       peers.push(this.#peerView(url, conn, mesh.get(url)))
     }
-    // Learned peers in use (connected or being dialled); the rest are only addresses.
+    // Learned peers in use (connected, being dialled, or waiting to be again after a failure);
+    // the rest are only addresses.
     for (const p of mesh.values()) {
-      if (p.source !== 'learned' || (p.state !== 'open' && p.state !== 'dialling')) continue
+      if (p.source !== 'learned' || p.state === 'idle' || p.state === 'banned') continue
       const conn = this.#conns.get(p.url)
       if (conn) dialled.add(conn)
       peers.push(this.#peerView(p.url, conn, p))
@@ -378,7 +380,6 @@ export class Network {
     this.#closed = true
     this.#off()
     this.rtc?.close()
-    if (this.#saveLearned) clearTimeout(this.#saveLearned)
     await this.#mesh.close()
     await this.replicator.close()
   }

@@ -3,13 +3,7 @@
  * the `RTCPeerConnection`s its engine worker asks for, answers the offers the worker passes on,
  * and hands each open data channel to the worker as a MessagePort. It decides nothing itself.
  */
-import {
-  channelBinding,
-  type PortControl,
-  type RtcFromPage,
-  type RtcSignal,
-  type RtcToPage,
-} from './protocol.js'
+import { channelBinding, type PortControl, type RtcFromPage, type RtcSignal, type RtcToPage } from './protocol.js'
 import { startTrackers, type TrackerClient } from './tracker.js'
 
 /** The worker as the page sees it. */
@@ -167,7 +161,7 @@ export function startRtc(worker: RtcWorkerPort, opts: RtcPageOptions = {}): () =
 }
 
 /** Calls `fn` once `dc` is open (now, if it already is). */
-export function whenOpen(dc: RTCDataChannel, fn: () => void): void {
+function whenOpen(dc: RTCDataChannel, fn: () => void): void {
   dc.binaryType = 'arraybuffer'
   if (dc.readyState === 'open') fn()
   else dc.addEventListener('open', fn, { once: true })
@@ -205,7 +199,7 @@ export function handOver(
 }
 
 /** The local description once ICE gathering is complete, or when `ms` ran out. */
-export function gathered(pc: RTCPeerConnection, ms: number): Promise<string> {
+function gathered(pc: RTCPeerConnection, ms: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const done = () => {
       clearTimeout(timer)
