@@ -140,6 +140,7 @@ test('two people in two browsers: sign up, invite, post with image, reply, like,
       .locator('li.peer')
       .filter({ hasText: '(direct, WebRTC)' })
       .waitFor({ state: 'detached', timeout: STEP_MS })
+    await goto(A.page, '#/')
     await proxy.cut()
     await A.page.getByText('Offline', { exact: true }).waitFor({ timeout: SYNC_MS })
     await post(A.page, 'Written offline')

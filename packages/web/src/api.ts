@@ -148,6 +148,9 @@ export interface NetworkView {
   readonly rejected: Readonly<Record<string, number>>
   /** Whether this device makes direct links to other browsers (WebRTC). */
   readonly directLinks: boolean
+  /** The STUN servers and trackers the person added. */
+  readonly stun: readonly string[]
+  readonly trackers: readonly string[]
 }
 
 /** How the app upgrades itself: at once, after asking, or never (releases are still listed). */
@@ -221,6 +224,12 @@ export interface EngineApi {
   removePeer(url: string): Promise<void>
   /** Turns direct links to other browsers (WebRTC) on or off (they show each other's IP address). */
   setDirectLinks(on: boolean): Promise<void>
+  /**
+   * Sets the STUN servers (`stun:host[:port]`) and WebTorrent trackers (`wss://…`) this device
+   * uses for direct links, besides the serving peer's own. Nothing is used unless listed here or
+   * run by the serving peer. At most 8 of each.
+   */
+  setConnectivity(c: { stun: string[]; trackers: string[] }): Promise<void>
 
   /** A blob's bytes: from the store, else fetched from peers; undefined when nobody has it. */
   blob(id: BlobIdText): Promise<Uint8Array | undefined>

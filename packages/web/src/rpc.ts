@@ -65,6 +65,7 @@ const METHODS: Readonly<Record<EngineMethod, 'read' | 'write'>> = {
   addPeer: 'write',
   removePeer: 'write',
   setDirectLinks: 'write',
+  setConnectivity: 'write',
   blob: 'read',
   releases: 'read',
   setUpgradePolicy: 'write',

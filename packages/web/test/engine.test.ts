@@ -229,6 +229,31 @@ test('the engine replicates with a real murmur serve: follows it, gets its posts
         const bad = await tryCall(page, 'addPeer', 'ftp://example.org')
         assert.equal(bad.ok ? '' : bad.code, 'INVALID_ARGUMENT')
 
+        // Direct links: on by default, no STUN server or tracker unless added; bad ones refused.
+        let n = await call<NetworkView>(page, 'network')
+        assert.deepEqual([n.directLinks, n.stun, n.trackers], [true, [], []])
+        for (const c of [
+          { stun: ['https://stun.example.org'], trackers: [] },
+          { stun: [], trackers: ['http://tracker.example.org'] },
+          { stun: Array.from({ length: 9 }, (_, i) => `stun:s${i}.example.org`), trackers: [] },
+          { stun: 'stun:x.example.org', trackers: [] },
+        ]) {
+          const r = await tryCall(page, 'setConnectivity', c)
+          assert.equal(r.ok ? '' : r.code, 'INVALID_ARGUMENT', JSON.stringify(c))
+        }
+        await call(page, 'setConnectivity', {
+          stun: [' stun:stun.example.org:3478 ', 'stun:stun.example.org:3478'],
+          trackers: ['wss://tracker.example.org'],
+        })
+        await call(page, 'setDirectLinks', false)
+        n = await call<NetworkView>(page, 'network')
+        assert.deepEqual(
+          [n.directLinks, n.stun, n.trackers],
+          [false, ['stun:stun.example.org:3478'], ['wss://tracker.example.org']],
+        )
+        const notBool = await tryCall(page, 'setDirectLinks', 'yes')
+        assert.equal(notBool.ok ? '' : notBool.code, 'INVALID_ARGUMENT')
+
         await callEntry(page, 'close', undefined)
         assert.deepEqual(page.pageErrors, [])
       } finally {

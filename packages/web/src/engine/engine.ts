@@ -21,6 +21,8 @@ import {
   formatBackup,
   formatFeedId,
   generateKeypair,
+  isPeerUrl,
+  isStunUri,
   type Keypair,
   keypairFromSeed,
   parseBackup,
@@ -41,7 +43,7 @@ import type {
   ThreadView,
   UpgradePolicy,
 } from '../api.js'
-import { blobArg, boolArg, textArg } from './args.js'
+import { blobArg, boolArg, invalid, textArg } from './args.js'
 import { Batcher } from './batch.js'
 import {
   aboutDraft,
@@ -337,11 +339,44 @@ export class Engine implements EngineApi {
     const configured = this.#configured()
     const s = this.#session
     const directLinks = this.#settings.directLinks !== false
-    if (!s) return { online: false, peers: [], configured, feeds: 0, messages: 0, forks: [], rejected: {}, directLinks }
+    const chosen = { stun: [...(this.#settings.stun ?? [])], trackers: [...(this.#settings.trackers ?? [])] }
+    if (!s)
+      return {
+        online: false,
+        peers: [],
+        configured,
+        feeds: 0,
+        messages: 0,
+        forks: [],
+        rejected: {},
+        directLinks,
+        ...chosen,
+      }
     const state = s.network.state(configured)
     const people = new People(s.store, s.keys.publicKey)
     const forks = await Promise.all(state.forks.map(async (f) => ({ author: await people.ref(f.author), seq: f.seq })))
-    return { ...state, configured, forks, directLinks }
+    return { ...state, configured, forks, directLinks, ...chosen }
+  }
+
+  async setConnectivity(c: { stun: string[]; trackers: string[] }): Promise<void> {
+    const list = (v: unknown, what: string, ok: (x: unknown) => boolean, example: string): string[] => {
+      if (!Array.isArray(v) || v.length > 8) throw invalid(`${what} is a list of at most 8 addresses.`)
+      return [
+        ...new Set(
+          v.map((x) => {
+            const t = typeof x === 'string' ? x.trim() : x
+            if (!ok(t))
+              throw invalid(`Not a ${what.slice(0, -1)}: ${JSON.stringify(String(x).slice(0, 80))} (e.g. ${example}).`)
+            return t as string
+          }),
+        ),
+      ]
+    }
+    const stun = list(c?.stun, 'STUN servers', isStunUri, 'stun:stun.example.org:3478')
+    const trackers = list(c?.trackers, 'trackers', isPeerUrl, 'wss://tracker.example.org')
+    await this.#saveSettings({ ...this.#settings, stun, trackers })
+    this.#session?.network.setConnectivity({ stun, trackers })
+    this.#emit({ type: 'network' })
   }
 
   async setDirectLinks(on: boolean): Promise<void> {
@@ -429,6 +464,7 @@ export class Engine implements EngineApi {
     await network.loadForks()
     await network.loadLearned()
     network.rtc?.setEnabled(this.#settings.directLinks !== false)
+    network.setConnectivity({ stun: this.#settings.stun ?? [], trackers: this.#settings.trackers ?? [] })
     // Not awaited: the store is usable at once; dialling starts when the serving peer's id is
     // known (or its well-known file timed out).
     void network.setPeers(this.#configured())

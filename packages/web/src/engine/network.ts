@@ -128,6 +128,9 @@ export class Network {
   readonly #conns = new Map<string, Connection>()
   readonly #lastClose = new Map<string, string>()
   #savingLearned: Promise<void> = Promise.resolve()
+  /** STUN servers and trackers: the serving peer's own, and the ones the person added. */
+  #served: Connectivity = { stun: [], trackers: [] }
+  #chosen: Connectivity = { stun: [], trackers: [] }
   readonly #forks = new Map<string, { author: FeedId; seq: number }>()
   readonly #off: () => void
   /** Direct links to other browsers, when the page can make them. */
@@ -163,6 +166,18 @@ export class Network {
       const urls = e.entries.flatMap((x) => (x.url === undefined ? [] : [{ url: x.url, feed: formatFeedId(x.feed) }]))
       if (urls.length > 0 && this.#mesh.learn(urls, 'learned') > 0) this.#rememberLearned()
     })
+  }
+
+  /** Sets the STUN servers and trackers the person added (the serving peer's own stay). */
+  setConnectivity(chosen: Connectivity): void {
+    this.#chosen = { stun: [...chosen.stun], trackers: [...chosen.trackers] }
+    this.#configureRtc()
+  }
+
+  #configureRtc(): void {
+    const stun = [...new Set([...this.#served.stun, ...this.#chosen.stun])]
+    const trackers = [...new Set([...this.#served.trackers, ...this.#chosen.trackers])]
+    void this.rtc?.configure({ iceServers: stun.map((urls) => ({ urls })), trackers })
   }
 
   /** Learns the peers remembered from earlier sessions. */
@@ -293,9 +308,11 @@ export class Network {
       if (typeof body?.id === 'string') this.#servingId = parseFeedId(body.id)
       // The serving peer's own STUN server and tracker, if it runs them: the person chose this
       // peer by opening its page, so using them contacts nobody new.
-      const stun = typeof body?.stun === 'string' && isStunUri(body.stun) ? [{ urls: body.stun }] : []
-      const trackers = typeof body?.tracker === 'string' && isPeerUrl(body.tracker) ? [body.tracker] : []
-      if (stun.length > 0 || trackers.length > 0) void this.rtc?.configure({ iceServers: stun, trackers })
+      this.#served = {
+        stun: typeof body?.stun === 'string' && isStunUri(body.stun) ? [body.stun] : [],
+        trackers: typeof body?.tracker === 'string' && isPeerUrl(body.tracker) ? [body.tracker] : [],
+      }
+      this.#configureRtc()
     } catch {
       // Offline, or not a Murmur peer: dial without an expected id (the handshake still
       // authenticates whoever answers) and ask again on the next connection.
@@ -389,6 +406,12 @@ function nonZero(counts: Readonly<Record<string, number>>): Record<string, numbe
   const out: Record<string, number> = {}
   for (const [k, v] of Object.entries(counts)) if (v > 0) out[k] = v
   return out
+}
+
+/** STUN servers (`stun:host:port`) and WebTorrent trackers (`wss://…`) for direct links. */
+export interface Connectivity {
+  readonly stun: readonly string[]
+  readonly trackers: readonly string[]
 }
 
 /** The host name of a URL, if it parses. */

@@ -21,6 +21,9 @@ export interface Settings {
   readonly restore?: RestoreState
   /** False when the person turned direct links to other browsers (WebRTC) off; default on. */
   readonly directLinks?: boolean
+  /** STUN servers and trackers the person added for direct links (none by default). */
+  readonly stun?: readonly string[]
+  readonly trackers?: readonly string[]
 }
 
 const SEED = 'seed'
@@ -46,6 +49,8 @@ export async function loadSettings(kv: KeyValue): Promise<Settings> {
     backedUp: v?.backedUp === true,
     ...(peers ? { peers } : {}),
     ...(v?.directLinks === false ? { directLinks: false } : {}),
+    ...(Array.isArray(v?.stun) ? { stun: v.stun.filter((x): x is string => typeof x === 'string') } : {}),
+    ...(Array.isArray(v?.trackers) ? { trackers: v.trackers.filter((x): x is string => typeof x === 'string') } : {}),
     ...(restore && typeof restore === 'object'
       ? { restore: { headKnown: restore.headKnown === true, overridden: restore.overridden === true } }
       : {}),

@@ -160,6 +160,17 @@ function configured(ctx: Ctx, n: NetworkView): TemplateResult {
 }
 
 function directLinks(ctx: Ctx, n: NetworkView): TemplateResult {
+  const lines = (form: HTMLFormElement, name: string) =>
+    field(form, name)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0)
+  const saveConnectivity = (e: Event) => {
+    e.preventDefault()
+    const form = e.target as HTMLFormElement
+    const c = { stun: lines(form, 'stun'), trackers: lines(form, 'trackers') }
+    void ctx.run('connectivity', () => ctx.api.setConnectivity(c), 'Saved.').then(() => ctx.refreshNetwork())
+  }
   const toggle = (e: Event) => {
     const on = (e.target as HTMLInputElement).checked
     void ctx
@@ -177,6 +188,23 @@ function directLinks(ctx: Ctx, n: NetworkView): TemplateResult {
       shows the other browser your IP address.
     </p>
     ${statusRegion(ctx, 'direct')}
+    <form @submit=${saveConnectivity} novalidate>
+      <label for="stun-servers">STUN servers (one per line)</label>
+      <textarea id="stun-servers" name="stun" rows="2" class="mono" spellcheck="false" aria-describedby="stun-hint"
+        .value=${n.stun.join('\n')}></textarea>
+      <p class="hint" id="stun-hint">
+        Help two browsers behind home routers find each other, e.g. stun:stun.example.org:3478. None is used unless
+        you add one here or the peer that served this page runs one.
+      </p>
+      <label for="trackers">Trackers (one per line)</label>
+      <textarea id="trackers" name="trackers" rows="2" class="mono" spellcheck="false" aria-describedby="trackers-hint"
+        .value=${n.trackers.join('\n')}></textarea>
+      <p class="hint" id="trackers-hint">
+        WebTorrent trackers (wss://…) where browsers of Murmur meet each other with no Murmur peer between them.
+      </p>
+      <button type="submit" class="secondary">Save servers</button>
+      ${statusRegion(ctx, 'connectivity')}
+    </form>
   </section>`
 }
 
