@@ -311,7 +311,7 @@ const status: Command = {
       state?: string
       initiator?: boolean
       counters?: { received?: number; invalid?: number }
-      progress?: { received: number; expected: number }
+      progress?: { received: number; expected: number; held: number }
     }[]
     rejected?: Record<string, number>
     dialing?: { url: string; state: string; lastError?: string }[]
@@ -335,8 +335,8 @@ const status: Command = {
       ...(r.peers ?? []).map(
         (p) =>
           `  ${p.remote ?? '(handshake)'} ${p.state ?? ''} ${p.initiator ? 'outgoing' : 'incoming'}, received ${p.counters?.received ?? 0}, invalid ${p.counters?.invalid ?? 0}${
-            p.progress && p.progress.expected > p.progress.received
-              ? `, syncing ${p.progress.received}/${p.progress.expected}`
+            p.progress && p.progress.expected > p.progress.held
+              ? `, syncing ${p.progress.held}/${p.progress.expected}`
               : ''
           }`,
       ),

@@ -357,7 +357,7 @@ const sync: NetworkCommand = {
       let last = Date.now()
       const off = replicator.subscribe((e) => {
         if (e.type === 'progress' || e.type === 'wanted') last = Date.now()
-        if (e.type === 'progress') bar.update(e.progress.received, e.progress.expected)
+        if (e.type === 'progress') bar.update(e.progress.held, e.progress.expected)
       })
       const deadline = Date.now() + timeoutS * 1000
       try {
@@ -367,7 +367,7 @@ const sync: NetworkCommand = {
             throw new CliError(`the connection to ${url} closed during sync: ${info.reason}`, EXIT.failed)
           }
           const p = conn.progress()
-          if (p.received >= p.expected && Date.now() - last >= QUIET_MS) break
+          if (p.held >= p.expected && Date.now() - last >= QUIET_MS) break
           if (Date.now() > deadline) throw new CliError(`sync did not finish within ${timeoutS} s`, EXIT.failed)
           await new Promise((r) => setTimeout(r, 100))
         }

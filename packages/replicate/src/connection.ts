@@ -74,11 +74,14 @@ export interface ConnectOptions {
 export interface Progress {
   /** Messages the remote said it has beyond what we had, for the feeds we want. */
   readonly expected: number
-  /**
-   * Of those, how many are held now, from this remote or any other (gossip may have another
-   * neighbour stream a feed this one also has).
-   */
+  /** Messages from this remote that were appended. */
   readonly received: number
+  /**
+   * Of the expected ones, how many are held now, whichever neighbour sent them (gossip may have
+   * another neighbour stream a feed this one has too): the catch-up with this remote is done
+   * when `held` reaches `expected`.
+   */
+  readonly held: number
 }
 
 /** A connection's state. */
@@ -255,7 +258,9 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
 
   /** Catch-up progress. */
   progress(): Progress {
-    return { expected: Math.max(this.#expected, this.#covered), received: this.#covered }
+    const received = this.#counters.received
+    const expected = Math.max(this.#expected, received)
+    return { expected, received, held: Math.min(expected, Math.max(this.#covered, received)) }
   }
 
   /** A copy of the counters. */

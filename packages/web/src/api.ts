@@ -124,6 +124,8 @@ export interface PeerView {
   /** Messages received on this connection, and how many the peer said it would send (if known). */
   readonly received: number
   readonly expected?: number
+  /** Of the expected ones, how many this device holds now, from this peer or another. */
+  readonly held?: number
   /** Data from this peer that was dropped as invalid, by reason. */
   readonly rejected: Readonly<Record<string, number>>
   /** Why the last attempt failed, and when the next retry is (epoch ms). */

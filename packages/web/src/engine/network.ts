@@ -348,8 +348,8 @@ export class Network {
       if (conn.state !== 'ready') continue
       online = true
       const p = conn.progress()
-      if (p.received < p.expected) {
-        received += p.received
+      if (p.held < p.expected) {
+        received += p.held
         expected += p.expected
       }
     }
@@ -367,7 +367,7 @@ export class Network {
   #peerView(url: string | undefined, conn: Connection | undefined, m: MeshPeerStatus | undefined): PeerView {
     const progress = conn?.progress()
     let state: PeerView['state']
-    if (conn?.state === 'ready') state = progress && progress.received < progress.expected ? 'syncing' : 'live'
+    if (conn?.state === 'ready') state = progress && progress.held < progress.expected ? 'syncing' : 'live'
     else if (conn?.state === 'handshake') state = 'handshake'
     else if (m?.state === 'dialling') state = 'connecting'
     else if (m?.state === 'waiting' || (m?.state === 'idle' && m.source === 'configured')) state = 'waiting'
@@ -384,7 +384,7 @@ export class Network {
           : {}),
       state,
       received: progress?.received ?? 0,
-      ...(progress && progress.expected > 0 ? { expected: progress.expected } : {}),
+      ...(progress && progress.expected > 0 ? { expected: progress.expected, held: progress.held } : {}),
       rejected: conn ? nonZero(conn.counters().rejected) : {},
       ...(lastError ? { lastError } : {}),
       ...(m?.retryAt !== undefined ? { retryAt: m.retryAt } : {}),

@@ -2,7 +2,8 @@
  * The worker's half of browser-to-browser connections (rtc/protocol.ts says who does what).
  *
  * - Whom: browsers a neighbour said it can reach for us (`peers` entries without a URL; the
- *   serving peer lists the other browsers it serves). The worker keeps up to `target` direct
+ *   serving peer lists the other browsers it serves, and each browser lists its own direct
+ *   links to its direct links, so browsers can also meet through a browser they share). The worker keeps up to `target` direct
  *   connections, picked at random among them, never to itself or to one it already reaches
  *   directly; a browser that failed is left alone for a while (backoff), then tried again.
  * - Glare: two browsers may offer to each other at once. The one with the smaller feed id keeps
@@ -51,6 +52,8 @@ export interface RtcPeersOptions {
   readonly networkKey?: Uint8Array
   readonly random?: () => number
   readonly now?: () => number
+  /** How long after a link opened or closed the others are told (ms, default 500). */
+  readonly tellAfterMs?: number
 }
 
 type LinkState = 'dialing' | 'answering' | 'open'
@@ -66,6 +69,7 @@ export class RtcPeers {
   readonly #direct = new WeakSet<Connection>()
   readonly #live = new Set<Connection>()
   #enabled = true
+  #tellTimer: ReturnType<typeof setTimeout> | undefined
   readonly #offs: (() => void)[] = []
   #closed = false
 
@@ -122,6 +126,7 @@ export class RtcPeers {
   /** Stops: no more dials; the page hangs up the links being made (open ones close with the replicator). */
   close(): void {
     this.#closed = true
+    if (this.#tellTimer) clearTimeout(this.#tellTimer)
     for (const off of this.#offs) off()
     for (const [remote, l] of this.#links) if (l.state !== 'open') this.#opts.bridge.post({ rtc: 'hangup', remote })
     this.#links.clear()
@@ -220,13 +225,35 @@ export class RtcPeers {
   #track(remote: string, conn: Connection): void {
     this.#links.set(remote, { state: 'open', since: this.#now() })
     this.#live.add(conn)
+    void conn.ready.then(
+      () => this.#tellLinks(),
+      () => undefined,
+    )
     void conn.closed.then(() => {
       this.#live.delete(conn)
+      this.#tellLinks()
       if (this.#links.get(remote)?.state === 'open') this.#links.delete(remote)
       // A link that closed soon after opening is probably failing: wait before the next try.
       this.#backoff.set(remote, this.#now() + 2000)
       if (!this.#closed) setTimeout(() => this.#fill(), 2100)
     })
+  }
+
+  /**
+   * Tells each direct link which other browsers this one links to (a moment after a change):
+   * they can then signal each other through it, as through an always-on peer.
+   */
+  #tellLinks(): void {
+    if (this.#closed) return
+    this.#tellTimer ??= setTimeout(() => {
+      this.#tellTimer = undefined
+      if (this.#closed) return
+      const ready = [...this.#live].filter((c) => c.state === 'ready' && c.remote)
+      for (const c of ready) {
+        const others = ready.filter((o) => o !== c).slice(0, 16)
+        c.sendPeers(others.map((o) => ({ feed: o.remote as FeedId })))
+      }
+    }, this.#opts.tellAfterMs ?? 500)
   }
 
   #send(to: string, s: RtcSignal): void {

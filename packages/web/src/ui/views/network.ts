@@ -56,8 +56,8 @@ function peer(ctx: Ctx, p: PeerView, i: number): TemplateResult {
     ${p.remote && p.url ? html`<p class="small">Peer <span class="mono">${shortId(p.remote)}</span></p>` : nothing}
     ${
       p.expected && p.state === 'syncing'
-        ? html`<label for="peer-progress-${i}">Received ${p.received} of ${p.expected} messages</label>
-          <progress id="peer-progress-${i}" max=${p.expected} .value=${Math.min(p.received, p.expected)}></progress>`
+        ? html`<label for="peer-progress-${i}">Synced ${p.held ?? p.received} of ${p.expected} messages</label>
+          <progress id="peer-progress-${i}" max=${p.expected} .value=${Math.min(p.held ?? p.received, p.expected)}></progress>`
         : html`<p class="small">Received ${p.received} ${p.received === 1 ? 'message' : 'messages'}</p>`
     }
     ${rejected ? html`<div class="small warn-text">Dropped as invalid: ${rejected}</div>` : nothing}
