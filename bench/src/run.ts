@@ -12,8 +12,9 @@ import { createSodiumPool } from '@murmur/core/sodium-pool'
 import { measureVerifyRates, rawVerifyRate } from './ed25519.js'
 import { benchStore } from './store.js'
 import { benchSync } from './sync.js'
-import { appSize, benchWebSync } from './web.js'
-import { benchWebRtc } from './webrtc.js'
+
+// The browser benchmarks (web.ts, webrtc.ts) are loaded only when they run: playwright and the
+// e2e harness add tens of MB to the heap, which slows the store and sync figures (more to mark).
 
 const quick = process.argv.includes('--quick')
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
@@ -31,10 +32,14 @@ const sync =
   only !== undefined && only !== 'sync'
     ? undefined
     : await benchSync({ authors: 1000, perAuthor: quick ? 10 : 100, posts: quick ? 200 : 1000 })
-let web: { sync: Awaited<ReturnType<typeof benchWebSync>>; size: Awaited<ReturnType<typeof appSize>> } | undefined
+type WebBench = typeof import('./web.js')
+let web:
+  | { sync: Awaited<ReturnType<WebBench['benchWebSync']>>; size: Awaited<ReturnType<WebBench['appSize']>> }
+  | undefined
 if (only === undefined || only === 'web') {
   const dir = await mkdtemp(join(tmpdir(), 'murmur-bench-web-'))
   try {
+    const { appSize, benchWebSync } = await import('./web.js')
     const sync = await benchWebSync(createSodiumEd25519(), dir, {
       authors: 100,
       perAuthor: quick ? 10 : 100,
@@ -47,7 +52,7 @@ if (only === undefined || only === 'web') {
 }
 const webrtc =
   only === undefined || only === 'webrtc'
-    ? await benchWebRtc({ posts: quick ? 4 : 20, log: (l) => console.log(l) })
+    ? await (await import('./webrtc.js')).benchWebRtc({ posts: quick ? 4 : 20, log: (l) => console.log(l) })
     : undefined
 // The yardstick: the best raw single-core rate seen before and after (the machine is shared).
 const raw = Math.max(rawBefore, await rawVerifyRate())
