@@ -590,6 +590,9 @@ function parseUrl(text: string): { url: string; hostname: string; host: string }
   u.hash = ''
   const host = hostKey(u.hostname)
   if (host === undefined) return `not a host: ${JSON.stringify(u.hostname)}`
+  // The normalized form is what is kept and passed on (peer exchange): it must fit too, and
+  // percent-encoding can make it several times longer than what was given.
+  if (new TextEncoder().encode(u.href).length > MAX_URL) return 'a peer address is a URL of at most 256 bytes'
   return { url: u.href, hostname: u.hostname, host }
 }
 

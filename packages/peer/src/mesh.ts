@@ -17,6 +17,9 @@ export const MESH_OPTIONS = {
   'allow-private': { type: 'boolean' },
 } as const
 
+/** Connections a serve takes in all unless `--max-connections` says otherwise (4 per host). */
+export const SERVE_MAX_CONNECTIONS = 1024
+
 /** The usage of {@link MESH_OPTIONS}. */
 export const MESH_USAGE = '[--target-peers N] [--max-connections N] [--allow-private]'
 
@@ -39,7 +42,8 @@ export function meshConfig(v: Record<string, unknown>): Omit<MeshOptions, 'dial'
     throw new CliError('--target-peers cannot be above --max-connections', EXIT.usage)
   return {
     ...(target === undefined ? {} : { target }),
-    ...(maxConnections === undefined ? {} : { maxConnections }),
+    // A serve is where browsers connect: every tab is one inbound connection.
+    maxConnections: maxConnections ?? SERVE_MAX_CONNECTIONS,
     allowPrivate: v['allow-private'] === true,
   }
 }

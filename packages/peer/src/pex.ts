@@ -9,12 +9,14 @@
  *   browser is reachable only through a neighbour), picked at random, never the receiver itself.
  *   A connection counts as a browser when its WebSocket request carried an `Origin` header
  *   (browsers always send one): only a hint, and a wrong one costs a failed WebRTC attempt.
- * - When: to each connection once it is ready, and to every connection again a moment after
- *   the set of browsers changed (debounced, so a burst of joins is one round).
+ * - When: to each connection once it is ready, and to every connection again after the set of
+ *   browsers changed, at most once every {@link PEX_EVERY_MS} (receivers take about one PEERS a
+ *   second and count more against the sender: a burst of joins and leaves is one round). Only
+ *   connections that became ready count as joins and leaves (a failed handshake is neither).
  * - What it learns: addresses in the PEERS it receives (valid `ws:`/`wss:` ones, checked by the
  *   replicator), kept in a bounded set for the caller to dial as it sees fit.
  */
-import { type FeedId, toHex } from '@murmur/core'
+import { type FeedId, isPeerUrl, toHex } from '@murmur/core'
 import type { Connection, PeerEntry, Replicator } from '@murmur/replicate'
 import type { Local } from './local.js'
 
@@ -27,7 +29,7 @@ export interface PexOptions {
   readonly isBrowser: (connection: Connection) => boolean
   /** Called with addresses learned from a peer (already validated by the replicator). */
   readonly onLearn?: (urls: readonly string[], from: FeedId) => void
-  /** How long after a change the snapshots go out (ms, default 500). */
+  /** How long after a change the snapshots go out, at most one round per this (ms, default {@link PEX_EVERY_MS}). */
   readonly debounceMs?: number
   readonly random?: () => number
 }
@@ -35,12 +37,16 @@ export interface PexOptions {
 /** The most entries of each kind in one snapshot. */
 export const PEX_SNAPSHOT = 16
 
+/** The shortest time between two rounds of snapshots (ms). */
+export const PEX_EVERY_MS = 2000
+
 /** Starts peer exchange; returns the function that stops it. */
 export function startPex(opts: PexOptions): () => void {
   const random = opts.random ?? Math.random
   let timer: ReturnType<typeof setTimeout> | undefined
   const snapshot = (to: Connection): PeerEntry[] => {
-    const urls = [...new Set(opts.addresses())].slice(0, 64)
+    // Only what a PEERS frame can carry (an address learned elsewhere may not be).
+    const urls = [...new Set(opts.addresses())].filter(isPeerUrl).slice(0, 64)
     const browsers: PeerEntry[] = []
     const me = to.remote ? toHex(to.remote) : ''
     for (const c of opts.replicator.connections()) {
@@ -53,7 +59,12 @@ export function startPex(opts: PexOptions): () => void {
     ]
   }
   const tell = (c: Connection) => {
-    if (c.state === 'ready') c.sendPeers(snapshot(c))
+    if (c.state !== 'ready') return
+    try {
+      c.sendPeers(snapshot(c))
+    } catch {
+      // An entry the frame refuses: nothing is sent this round (never an exception out of here).
+    }
   }
   const tellAll = () => {
     timer = undefined
@@ -62,9 +73,11 @@ export function startPex(opts: PexOptions): () => void {
   const off = opts.replicator.subscribe((e) => {
     if (e.type === 'ready') {
       tell(e.connection)
-      if (opts.isBrowser(e.connection)) timer ??= setTimeout(tellAll, opts.debounceMs ?? 500)
+      if (opts.isBrowser(e.connection)) timer ??= setTimeout(tellAll, opts.debounceMs ?? PEX_EVERY_MS)
     } else if (e.type === 'closed') {
-      if (opts.isBrowser(e.connection)) timer ??= setTimeout(tellAll, opts.debounceMs ?? 500)
+      // A connection that never got through its handshake was never in anyone's snapshot.
+      if (e.connection.remote && opts.isBrowser(e.connection))
+        timer ??= setTimeout(tellAll, opts.debounceMs ?? PEX_EVERY_MS)
     } else if (e.type === 'peers') {
       const urls = e.entries.flatMap((x) => (x.url === undefined ? [] : [x.url]))
       if (urls.length > 0) opts.onLearn?.(urls, e.from)

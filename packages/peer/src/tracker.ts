@@ -93,6 +93,7 @@ export function trackerTopic(networkKey: Uint8Array): string {
 }
 
 const WS_OPEN = 1
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/
 /** Copies to one socket beyond this much buffered are dropped (a slow or stalled reader). */
 const MAX_BUFFERED = 1024 * 1024
 const MAX_SDP = 16_384
@@ -121,7 +122,10 @@ export function attachTracker(server: HttpServer | HttpsServer, opts: TrackerOpt
 
   const accept = (ws: WebSocket, req: IncomingMessage) => {
     const address = req.socket.remoteAddress ?? 'unknown'
-    if (closing || sockets.size >= maxConnections || (perAddress.get(address) ?? 0) >= maxPerAddress) {
+    // Loopback is exempt from the per-address cap: behind a TLS proxy on the same machine every
+    // socket comes from there (as the mesh and the replication listener treat it).
+    const loopback = LOOPBACK.test(address)
+    if (closing || sockets.size >= maxConnections || (!loopback && (perAddress.get(address) ?? 0) >= maxPerAddress)) {
       counts.refused++
       ws.on('error', () => undefined)
       ws.close(1013, 'too many connections; try again later')

@@ -127,6 +127,9 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
   readonly #peersBucket: TokenBucket
   readonly #signalBucket: TokenBucket
   readonly #signalBytes: TokenBucket
+  /** What this peer sends on this connection: below what the remote accepts (see sendSignal). */
+  readonly #signalOut: TokenBucket
+  readonly #signalOutBytes: TokenBucket
   /** Per feed, the mode we asked the remote to serve it in, when not `stream` (the default). */
   readonly #asked = new Map<string, GossipMode>()
   /** REQUEST entries to send on the next flush. */
@@ -184,6 +187,8 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
     this.#bucket = new TokenBucket(limits.controlPerSecond, limits.controlBurst)
     this.#peersBucket = new TokenBucket(limits.peersPerSecond, limits.peersBurst)
     this.#signalBucket = new TokenBucket(limits.signalPerSecond, limits.signalBurst)
+    this.#signalOut = new TokenBucket(limits.signalPerSecond / 2, limits.signalBurst / 2)
+    this.#signalOutBytes = new TokenBucket(limits.signalBytesPerSecond / 2, limits.signalBytesPerSecond)
     this.#signalBytes = new TokenBucket(limits.signalBytesPerSecond, 2 * limits.signalBytesPerSecond)
     const fail = (err: unknown): void => this.#fail(err)
     const self = this
@@ -329,7 +334,11 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
 
   /** @internal Sends an encoded SIGNAL frame; false when the remote does not read it. */
   sendSignal(frame: Uint8Array): boolean {
-    return this.readsSignal() && this.sendControl(frame)
+    // Never more than the remote takes (its limits are the same numbers): past them it would
+    // count the frames against this peer, for signals that are mostly other peers' (relayed).
+    // Half its rate and burst, so clocks that disagree a little never tip it over.
+    if (!this.readsSignal() || !this.#signalOut.take() || !this.#signalOutBytes.take(frame.length)) return false
+    return this.sendControl(frame)
   }
 
   /**
@@ -649,7 +658,8 @@ export class Connection implements BlobPeer, GossipLink, SignalLink {
       return
     }
     for (let i = 0; i < dropped; i++) this.penalize('bad-frame', 'a PEERS entry whose url is not a ws:/wss: address')
-    if (entries.length > 0 && this.#state === 'ready') this.#ctx.peers(this, entries)
+    // Empty too: a sender's list replaces its last one ("nobody now" is news).
+    if (this.#state === 'ready') this.#ctx.peers(this, entries)
   }
 
   /** A SIGNAL frame: rate-limited (count and bytes) and checked here (signal.ts says why), routed by the replicator. */

@@ -63,6 +63,12 @@ interface FeedGossip {
   timer: ReturnType<typeof setTimeout> | undefined
   /** The seq a neighbour said it held when the stall timer started. */
   target: number
+  /**
+   * Sources replaced for stalling: not chosen again, and their claims start no stall timer,
+   * until what they claimed is held (a neighbour that says it has more than it sends would
+   * otherwise win every switch and delay every message by the stall time).
+   */
+  readonly stalled: Set<GossipLink>
 }
 
 /** Chooses, per wanted feed, which neighbour streams it. */
@@ -100,7 +106,7 @@ export class Gossip {
     const cands = this.#candidates(hex)
     let g = this.#feeds.get(hex)
     if (!g) {
-      g = { feed, source: undefined, seen: new Set(), timer: undefined, target: 0 }
+      g = { feed, source: undefined, seen: new Set(), timer: undefined, target: 0, stalled: new Set() }
       this.#feeds.set(hex, g)
     }
     for (const l of cands) g.seen.add(l)
@@ -112,6 +118,7 @@ export class Gossip {
   /** `link` closed: feeds it was the source of get another at once. */
   closed(link: GossipLink): void {
     for (const [hex, g] of this.#feeds) {
+      g.stalled.delete(link)
       if (!g.seen.delete(link) && g.source !== link) continue
       if (!this.#candidates(hex).some((l) => l !== link)) {
         this.forget([hex])
@@ -153,7 +160,14 @@ export class Gossip {
     if (first.length === 1 && !this.#feeds.has(hex)) {
       // One neighbour streams it, as without gossip; remembered (no store read), so that it
       // stays the source when a second one comes.
-      this.#feeds.set(hex, { feed, source: first[0], seen: new Set(first), timer: undefined, target: 0 })
+      this.#feeds.set(hex, {
+        feed,
+        source: first[0],
+        seen: new Set(first),
+        timer: undefined,
+        target: 0,
+        stalled: new Set(),
+      })
       return
     }
     const held = await this.#d.held(feed)
@@ -166,7 +180,7 @@ export class Gossip {
       return
     }
     if (!g) {
-      g = { feed, source: undefined, seen: new Set(), timer: undefined, target: 0 }
+      g = { feed, source: undefined, seen: new Set(), timer: undefined, target: 0, stalled: new Set() }
       this.#feeds.set(hex, g)
     }
     const told = (l: GossipLink): number => l.remoteSeq(feed) ?? 0
@@ -189,8 +203,11 @@ export class Gossip {
   /** Starts the stall timer when a notifying neighbour is ahead of what is held. */
   #watch(g: FeedGossip, hex: string, cands: readonly GossipLink[], held: number): void {
     if (g.timer || this.#closed) return
+    for (const l of g.stalled) if ((l.remoteSeq(g.feed) ?? 0) <= held) g.stalled.delete(l)
     let target = 0
-    for (const l of cands) if (l !== g.source) target = Math.max(target, l.remoteSeq(g.feed) ?? 0)
+    for (const l of cands) {
+      if (l !== g.source && !g.stalled.has(l)) target = Math.max(target, l.remoteSeq(g.feed) ?? 0)
+    }
     if (target <= held) return
     g.target = target
     g.timer = setTimeout(() => {
@@ -209,12 +226,14 @@ export class Gossip {
       let bestSeq = held
       for (const l of cands) {
         const seq = l.remoteSeq(g.feed) ?? 0
+        if (g.stalled.has(l) && seq > held) continue
         if (l !== g.source && (seq > bestSeq || (seq === bestSeq && best && this.#random() < 0.5))) {
           best = l
           bestSeq = seq
         }
       }
       if (best) {
+        if (g.source) g.stalled.add(g.source)
         g.source = best
         this.switches++
         this.#apply(g, hex, cands)

@@ -180,6 +180,8 @@ export interface ReplicatorStatus {
   readonly gossip: { readonly switches: number }
   /** Signals forwarded for other peers. */
   readonly signalsRelayed: number
+  /** SIGNAL frames for others dropped: the link to their target had no room (below its limit). */
+  readonly signalsDropped: number
 }
 
 /** What {@link Replicator.subscribe} reports. */
@@ -447,6 +449,7 @@ export class Replicator {
       wantError: this.#wantError,
       gossip: { switches: this.#gossip.switches },
       signalsRelayed: this.#signals.relayed,
+      signalsDropped: this.#signals.dropped,
     }
   }
 

@@ -58,8 +58,9 @@ export interface SignalDeps {
 /** Routes SIGNAL frames for one replicator. */
 export class SignalRouter {
   readonly #d: SignalDeps
-  /** Frames forwarded for others, for status. */
+  /** Frames forwarded for others, and dropped because the link to the target had no room, for status. */
   relayed = 0
+  dropped = 0
 
   constructor(deps: SignalDeps) {
     this.#d = deps
@@ -101,6 +102,7 @@ export class SignalRouter {
     const target = this.#linkTo(f.to)
     if (!target || target === link) return
     if (target.sendSignal(encodeSignal({ to: f.to, from: via, relayed: true, payload: f.payload }))) this.relayed++
+    else this.dropped++
   }
 
   #linkTo(feed: FeedId): SignalLink | undefined {

@@ -285,7 +285,8 @@ export class Network {
     const conn = this.replicator.connect(channel, { initiator: true, ...(expectedRemote ? { expectedRemote } : {}) })
     this.#conns.set(url, conn)
     void conn.closed.then((info) => {
-      this.#lastClose.set(url, info.reason)
+      // Kept for configured peers only (learned ones come and go: the mesh has their last error).
+      if (this.#configured.includes(url)) this.#lastClose.set(url, info.reason)
       if (this.#conns.get(url) === conn) this.#conns.delete(url)
     })
     return conn
@@ -305,9 +306,11 @@ export class Network {
         signal: AbortSignal.timeout(WELL_KNOWN_TIMEOUT_MS),
       })
       const body = res.ok ? ((await res.json()) as { id?: unknown; tracker?: unknown; stun?: unknown }) : undefined
-      if (typeof body?.id === 'string') this.#servingId = parseFeedId(body.id)
+      if (typeof body?.id !== 'string') return
+      this.#servingId = parseFeedId(body.id)
       // The serving peer's own STUN server and tracker, if it runs them: the person chose this
-      // peer by opening its page, so using them contacts nobody new.
+      // peer by opening its page, so using them contacts nobody new. (Only from an answer that
+      // is the peer's: a failed one keeps what was learned.)
       this.#served = {
         stun: typeof body?.stun === 'string' && isStunUri(body.stun) ? [body.stun] : [],
         trackers: typeof body?.tracker === 'string' && isPeerUrl(body.tracker) ? [body.tracker] : [],

@@ -64,12 +64,13 @@ export class RtcPeers {
   readonly #me: string
   /** Browsers reachable for signalling, per neighbour that said so (its latest list). */
   readonly #reachable = new Map<Connection, Map<string, FeedId>>()
-  readonly #links = new Map<string, { state: LinkState; since: number }>()
+  readonly #links = new Map<string, { state: LinkState; since: number; id?: string }>()
   readonly #backoff = new Map<string, number>()
   readonly #direct = new WeakSet<Connection>()
   readonly #live = new Set<Connection>()
   #enabled = true
   #tellTimer: ReturnType<typeof setTimeout> | undefined
+  #config: { iceServers: RTCIceServer[]; trackers: string[] } = { iceServers: [], trackers: [] }
   readonly #offs: (() => void)[] = []
   #closed = false
 
@@ -81,14 +82,20 @@ export class RtcPeers {
     void this.configure({ iceServers: opts.iceServers ?? [], trackers: opts.trackers ?? [] })
   }
 
-  /** Tells the page which ICE servers and trackers to use (again, when the person changed them). */
+  /**
+   * Tells the page which ICE servers and trackers to use (again, when the person changed them).
+   * While direct links are off the page is told none: it then announces nothing anywhere (an
+   * offer on a tracker carries this device's addresses).
+   */
   async configure(c: { iceServers: readonly RTCIceServer[]; trackers: readonly string[] }): Promise<void> {
+    this.#config = { iceServers: [...c.iceServers], trackers: [...c.trackers] }
     const topic = await trackerTopic(this.#opts.networkKey ?? PUBLIC_NETWORK_KEY)
     if (this.#closed) return
+    const on = this.#enabled
     this.#opts.bridge.post({
       rtc: 'config',
-      iceServers: [...c.iceServers],
-      trackers: [...c.trackers],
+      iceServers: on ? this.#config.iceServers : [],
+      trackers: on ? this.#config.trackers : [],
       topic,
       me: this.#me,
     })
@@ -109,6 +116,7 @@ export class RtcPeers {
   setEnabled(on: boolean): void {
     if (this.#enabled === on) return
     this.#enabled = on
+    void this.configure(this.#config)
     if (on) {
       this.#fill()
       return
@@ -158,6 +166,9 @@ export class RtcPeers {
       return
     }
     if (s.t === 'offer') {
+      // An open link stays (an offer "from" its browser may come from anyone who relays); the
+      // same offer again is a copy that came through another neighbour.
+      if (link?.state === 'open' || (link?.state === 'answering' && link.id === s.id)) return
       if (link?.state === 'dialing') {
         // Both offered: the smaller id's offer wins.
         if (this.#me < from) return
@@ -166,7 +177,7 @@ export class RtcPeers {
         this.#send(from, { v: 1, t: 'bye', id: s.id })
         return
       }
-      this.#links.set(from, { state: 'answering', since: this.#now() })
+      this.#links.set(from, { state: 'answering', since: this.#now(), id: s.id })
     } else if (!link || link.state === 'open') {
       return
     } else if (s.t === 'bye') {
@@ -204,8 +215,11 @@ export class RtcPeers {
       void conn.ready.then(
         () => {
           const hex = conn.remote ? toHex(conn.remote) : undefined
-          // Itself (two tabs, one tracker), or someone already linked: one link is enough.
+          // Itself (two tabs, one tracker), someone already linked (one link is enough), links
+          // turned off or full while the handshake ran.
           if (!hex || hex === this.#me || this.#links.has(hex)) conn.close('already connected')
+          else if (!this.#enabled || this.#closed) conn.close('direct links are off')
+          else if (this.#links.size >= (this.#opts.max ?? 8)) conn.close('enough direct links')
           else this.#track(hex, conn)
         },
         () => undefined,

@@ -93,6 +93,10 @@ export function startRtc(worker: RtcWorkerPort, opts: RtcPageOptions = {}): () =
 
   const onSignal = async (from: string, s: RtcSignal) => {
     if (s.t === 'offer') {
+      // A copy of the offer being answered (relayed by another neighbour too), or any offer
+      // while a link is open: keep what there is.
+      const current = links.get(from)
+      if (current && (current.id === s.id || current.opened)) return
       const link = newLink(from, s.id, false)
       try {
         await link.pc.setRemoteDescription({ type: 'offer', sdp: s.sdp })
