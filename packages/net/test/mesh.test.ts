@@ -400,6 +400,16 @@ test('a failed dial backs off (growing, with jitter) and is dialled again; a sta
   assert.equal(clock.pending, 0)
 })
 
+test('an address is judged in the form it is kept: one that percent-encoding makes too long is refused', async () => {
+  const { mesh } = setup({ allowPrivate: true })
+  // 118 characters as given, 318 once the spaces are encoded: it could not be passed on in PEERS.
+  assert.equal(mesh.learn([`ws://example.org/${' '.repeat(100)}x`], 'learned'), 0)
+  assert.equal(mesh.learn([`ws://example.org/${'é'.repeat(60)}`], 'learned'), 0)
+  assert.equal(mesh.learn(['ws://example.org/fine'], 'learned'), 1)
+  assert.ok(mesh.known().every((k) => new TextEncoder().encode(k.url).length <= 256))
+  await mesh.close()
+})
+
 test('retryNow dials at once what waits out a backoff (the device came back online), not what is banned', async () => {
   const { dials, mesh } = setup({ random: () => 0.5, minDelayMs: 5000 })
   mesh.learn(['wss://a.example.org/murmur', 'wss://b.example.org/murmur'], 'configured')
