@@ -16,6 +16,9 @@ const [cmd, ...args] = [
   ...isolated(),
   process.execPath,
   '--expose-gc',
+  // As `npm start` runs a peer (scripts/start.mjs says why); the serve and fresh peer processes
+  // of the sync benchmark get it too (bench/src/sync.ts).
+  '--max-semi-space-size=32',
   join(root, 'bench', 'dist', 'run.js'),
   ...process.argv.slice(2),
 ]

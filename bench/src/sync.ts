@@ -71,9 +71,10 @@ const round2 = (n: number): number => Math.round(n * 100) / 100
  * `MURMUR_BENCH_CPU_PROF=DIR` runs both peers with `--cpu-prof` (profiles written to DIR when
  * they exit), to see where a slow sync spends its time.
  */
-function profileArgs(): string[] {
+/** Node flags of the two peers: as `npm start` runs a peer (scripts/start.mjs), and profiling if asked. */
+function nodeArgs(): string[] {
   const dir = process.env.MURMUR_BENCH_CPU_PROF
-  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : []
+  return ['--max-semi-space-size=32', ...(dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [])]
 }
 
 /**
@@ -99,7 +100,7 @@ export async function benchSync(opts: { authors: number; perAuthor: number; post
     await rm(file)
 
     const bin = fileURLToPath(new URL('../../bin/murmur.js', import.meta.resolve('@murmur/peer')))
-    const serve = await spawnServe(bin, serveDir, profileArgs())
+    const serve = await spawnServe(bin, serveDir, nodeArgs())
     const serveMemory = new ProcSampler(serve.pid)
     const ready = serveMemory.sample()
     const serveAt = new Map<string, ProcMemory>()
@@ -116,7 +117,7 @@ export async function benchSync(opts: { authors: number; perAuthor: number; post
         timeoutMs: Math.max(120_000, prepared.messages * 2),
       }
       const child = fork(fileURLToPath(new URL('./sync-peer.js', import.meta.url)), {
-        execArgv: ['--expose-gc', ...profileArgs()],
+        execArgv: ['--expose-gc', ...nodeArgs()],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       })
       try {
