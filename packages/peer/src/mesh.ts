@@ -48,19 +48,44 @@ export function meshConfig(v: Record<string, unknown>): Omit<MeshOptions, 'dial'
   }
 }
 
+/** How many of the newest messages of each held feed the start-up scan looks at, and how many feeds. */
+const SCAN_NEWEST = 10
+const SCAN_FEEDS = 5000
+
 /**
- * Learns the addresses always-on peers announce in `peer` messages (core's `peer` type) as they
- * arrive in the store, from any feed. Returns the function that stops it.
+ * Learns the addresses always-on peers announce in `peer` messages (core's `peer` type): those
+ * among the newest {@link SCAN_NEWEST} messages of each feed held (in the background, once), and
+ * every one that arrives from then on. Returns the function that stops it.
  */
 export function learnFromPeerMessages(local: Local, mesh: Mesh): () => void {
-  return local.store.onAppend((msg) => {
-    if (msg.value.type !== 'peer') return
-    const urls = (msg.value.content as { urls?: unknown }).urls
-    if (!Array.isArray(urls)) return
-    const author: FeedId = msg.value.author
+  let stopped = false
+  const learn = (author: FeedId, content: unknown) => {
+    const urls = (content as { urls?: unknown } | undefined)?.urls
+    if (!Array.isArray(urls) || stopped) return
     mesh.learn(
       urls.filter(isPeerUrl).map((url) => ({ url, feed: formatFeedId(author) })),
       'learned',
     )
+  }
+  const off = local.store.onAppend((msg) => {
+    if (msg.value.type === 'peer') learn(msg.value.author, msg.value.content)
   })
+  void (async () => {
+    let feeds = 0
+    for await (const [author] of local.store.feeds()) {
+      if (stopped || ++feeds > SCAN_FEEDS) return
+      let looked = 0
+      for await (const m of local.store.messages(author, { reverse: true })) {
+        if (stopped || ++looked > SCAN_NEWEST) break
+        if (m.value.type === 'peer') {
+          learn(author, m.value.content)
+          break
+        }
+      }
+    }
+  })().catch(() => undefined) // the store closed under it (shutting down)
+  return () => {
+    stopped = true
+    off()
+  }
 }

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { createSocket } from 'node:dgram'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { parseStun, readXorMappedAddress, stunBindingRequest } from '@murmur/net/stun'
@@ -122,5 +124,46 @@ test('serve --stun answers STUN on UDP, names it in its well-known file and in i
   } finally {
     assert.equal(await stop(S.child), 0)
     await d.remove()
+  }
+})
+
+test('a peer learns addresses from the peer messages it already holds when it starts', {
+  timeout: 90_000,
+}, async () => {
+  const [b, c] = await Promise.all([tempData(), tempData()])
+  const { id: bId } = await murmurJson<{ id: string }>(['init', '--data', b.dir])
+  await murmurJson(['init', '--data', c.dir])
+  const port = await new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as AddressInfo).port
+      srv.close(() => resolve(p))
+    })
+  })
+  const bUrl = `ws://127.0.0.1:${port}/murmur`
+  const B = await start(
+    ['serve', '--port', String(port), '--json', '--announce', bUrl, '--app', join(b.dir, 'no-app'), '--data', b.dir],
+    /"ws": "(ws:\/\/[^"]+)"/,
+  )
+  try {
+    // C gets B's feed (and with it B's peer message) once, then B is nobody C was told about.
+    await murmurJson(['follow', bId, '--data', c.dir])
+    await murmurJson(['sync', bUrl, '--timeout', '30', '--data', c.dir])
+    const C = await start(
+      ['serve', '--port', '0', '--json', '--allow-private', '--app', join(c.dir, 'no-app'), '--data', c.dir],
+      /"ws": "(ws:\/\/[^"]+)"/,
+    )
+    try {
+      await eventually(async () => {
+        const s = await murmurJson<Status>(['status', '--json', '--data', c.dir])
+        return s.peers.some((p) => p.remote === bId && p.state === 'ready') ? true : undefined
+      })
+      const s = await murmurJson<Status>(['status', '--json', '--data', c.dir])
+      assert.ok(s.dialing.some((d) => d.url === bUrl && d.source === 'learned'))
+    } finally {
+      assert.equal(await stop(C.child), 0)
+    }
+  } finally {
+    assert.equal(await stop(B.child), 0)
+    await Promise.all([b.remove(), c.remove()])
   }
 })
