@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { equalBytes } from '@murmur/core'
 import type { Connection } from '../src/connection.js'
-import { FEATURE, FEATURES } from '../src/frames.js'
+import { encodeClock, FEATURE, FEATURES } from '../src/frames.js'
 import type { ReplicatorOptions } from '../src/replicator.js'
-import { link, linkWithValve, makePeer, type Peer, seqOf, until, within } from './helpers.js'
+import { link, linkWithValve, makePeer, type Peer, rawPeer, seqOf, until, within } from './helpers.js'
 
 /** The features of a peer of before gossip. */
 const OLD = FEATURES & ~FEATURE.gossip
@@ -170,4 +170,34 @@ test('gossip: a feed newly wanted, held by two neighbours, is caught up from one
   }
   assert.ok(Math.max(db.progress().expected, dc.progress().expected) >= N)
   await closeAll(a, b, c, d)
+})
+
+test('gossip: a neighbour that claims more than it sends is not chosen again after it stalled', async (t) => {
+  const stallMs = 150
+  const a = await makePeer(1)
+  const b = await makePeer(2)
+  const d = await makePeer(4, { gossip: { stallMs } })
+  for (const p of [b, d]) await p.follow(a.id)
+  await a.post('hello')
+  await link(b, a)
+  await until(async () => (await seqOf(b.store, a.id)) === 1, 'b')
+  await link(d, b)
+  await until(async () => (await seqOf(d.store, a.id)) === 1, 'd')
+  // The liar says it holds a's feed far ahead, and never sends any of it.
+  const liar = await rawPeer(d.rep, 50)
+  liar.session.send(encodeClock([{ feed: a.id, seq: 1000, prefix: new Uint8Array(8).fill(9) }]))
+  await until(() => d.rep.sourceOf(a.id) !== undefined, 'a source')
+  const t0 = performance.now()
+  for (let i = 0; i < 8; i++) {
+    const m = await a.post(`post ${i}`)
+    await until(async () => (await d.store.get(m.id)) !== undefined, `post ${i} at d`, 5000)
+    await new Promise((r) => setTimeout(r, stallMs))
+  }
+  const switches = d.rep.status().gossip.switches
+  t.diagnostic(`8 posts in ${(performance.now() - t0).toFixed(0)} ms, ${switches} switch(es)`)
+  // At most the one switch away from the liar (if it was picked first); never back to it.
+  assert.ok(switches <= 1, `switches: ${switches}`)
+  assert.notEqual(d.rep.sourceOf(a.id), liar.conn, 'the liar is not the source')
+  liar.session.close('local', 'done')
+  await closeAll(a, b, d)
 })
