@@ -143,12 +143,15 @@ export class Engine implements EngineApi {
     const s = this.#session
     if (!s) return { kind: 'none' }
     const me = s.keys.publicKey
+    // The restore state first, then the feed's: "head known" was noted only once the feed had
+    // reached it, so a feed state read after it is at least that far. (Read the other way
+    // round, a read issued just before the head arrived could pair "known" with seq 0.)
+    const r = this.#settings.restore
     const [ref, state, persisted] = await Promise.all([
       new People(s.store, me).ref(me),
       s.store.feedState(me),
       this.#persistedNow(),
     ])
-    const r = this.#settings.restore
     return {
       kind: 'ready',
       me: ref,
