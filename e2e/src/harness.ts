@@ -142,6 +142,16 @@ export async function startPeer(opts: { port?: number; serveArgs?: readonly stri
   }
 }
 
+/**
+ * Where the tests put the screenshots the README shows: the repository's docs/screenshots/ when
+ * `MURMUR_SCREENSHOTS=1` (to refresh them after a change of the UI), else a folder in the temp
+ * directory, so a test run leaves the working tree as it was.
+ */
+export const SCREENSHOTS =
+  process.env.MURMUR_SCREENSHOTS === '1'
+    ? join(dirname(require.resolve('@murmur/peer')), '..', '..', '..', '..', 'docs', 'screenshots')
+    : join(tmpdir(), 'murmur-screenshots')
+
 const people: Person[] = []
 
 /**

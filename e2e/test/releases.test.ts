@@ -19,10 +19,9 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { goto, STEP_MS, SYNC_MS, signUp } from '../src/app.js'
-import { browser, eventually, openPerson, screenshotAll, startPeer } from '../src/harness.js'
+import { browser, eventually, openPerson, SCREENSHOTS, screenshotAll, startPeer } from '../src/harness.js'
 
 const BUILT_APP = join(import.meta.dirname, '..', '..', '..', 'packages', 'web', 'dist', 'app')
-const SHOTS = join(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots')
 
 /** Which release the page runs: the marker release 2's index.html carries, else `one`. */
 const running = (page: Page) =>
@@ -83,11 +82,11 @@ test('releases: adopt, offline, ask, upgrade, roll back, tampered origin, automa
     await reload(A.page)
     assert.equal(await running(A.page), 'one', '"ask me": still release 1 until accepted')
     await banner.waitFor({ timeout: SYNC_MS })
-    await mkdir(SHOTS, { recursive: true })
+    await mkdir(SCREENSHOTS, { recursive: true })
     await goto(A.page, '#/')
     await A.page.getByText(/Online · 1 peer/).waitFor({ timeout: SYNC_MS })
     await A.page.evaluate(() => scrollTo(0, 0))
-    await A.page.screenshot({ path: join(SHOTS, 'update-available.png'), caret: 'hide', animations: 'disabled' })
+    await A.page.screenshot({ path: join(SCREENSHOTS, 'update-available.png'), caret: 'hide', animations: 'disabled' })
     step('release 2 offered')
 
     await Promise.all([

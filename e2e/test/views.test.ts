@@ -16,14 +16,11 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { type AxeReport, axe, COLOUR_RULES, describeViolations, focused, focusIndicator } from '../src/a11y.js'
 import { goto, post, STEP_MS, SYNC_MS, seePost, signUp } from '../src/app.js'
-import { browser, openPerson, type Peer, type Person, screenshotAll, startPeer } from '../src/harness.js'
+import { browser, openPerson, type Peer, type Person, SCREENSHOTS, screenshotAll, startPeer } from '../src/harness.js'
 
-/** Where the screenshots of the views go (the repository's docs/screenshots/). */
-const SHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
 const WIDE = { width: 1000, height: 900 }
 const NARROW = { width: 360, height: 800 }
 
@@ -85,10 +82,10 @@ async function follow(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
 }
 
-/** Saves a viewport screenshot (what a person sees, sticky header included) as docs/screenshots/<name>. */
+/** Saves a viewport screenshot (what a person sees, sticky header included) as <SCREENSHOTS>/<name>. */
 async function screenshot(page: Page, name: string): Promise<string> {
-  await mkdir(SHOTS, { recursive: true })
-  const file = join(SHOTS, name)
+  await mkdir(SCREENSHOTS, { recursive: true })
+  const file = join(SCREENSHOTS, name)
   // From the top of the page (the router restores each page's scroll), with no focus ring or
   // hover effect left from the steps before.
   await page.evaluate(() => {
