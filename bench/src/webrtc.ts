@@ -10,7 +10,7 @@
  * other's timeline (checked every animation frame in that page, so the figure is not a polling
  * interval). Run by `npm run bench` in a network namespace of its own (scripts/bench.mjs).
  */
-import { goto, post, STEP_MS, SYNC_MS, signUp } from '@murmur/e2e/app'
+import { followByInvite, goto, post, SYNC_MS, seeDirectLinks, signUp } from '@murmur/e2e/app'
 import { browser, openPerson, startPeer } from '@murmur/e2e/harness'
 import type { Page } from 'playwright-core'
 
@@ -52,24 +52,13 @@ export async function benchWebRtc(opts: { posts: number; log?: (line: string) =>
     const a = await signUp(A.page, 'Ada')
     const B = await openPerson(chromium, a.invite)
     const b = await signUp(B.page, 'Bo')
-    if (!B.page.url().includes('#/follow/')) await B.page.goto(a.invite)
-    await B.page.getByRole('button', { name: 'Follow', exact: true }).click()
-    await B.page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
-    await A.page.goto(b.invite)
-    await A.page.getByRole('button', { name: 'Follow', exact: true }).click()
-    await A.page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
+    await followByInvite(B.page, a.invite)
+    await followByInvite(A.page, b.invite)
     const followed = Date.now()
-    for (const [p, other] of [
+    await seeDirectLinks([
       [A.page, b.id],
       [B.page, a.id],
-    ] as const) {
-      await goto(p, '#/network')
-      await p
-        .locator('li.peer')
-        .filter({ hasText: `Browser ${other.slice(0, 9)} (direct, WebRTC)` })
-        .filter({ hasText: 'Live' })
-        .waitFor({ timeout: SYNC_MS })
-    }
+    ])
     const linkMs = Date.now() - followed
     await peer.stop()
     await goto(A.page, '#/')

@@ -71,3 +71,25 @@ export async function seePost(page: Page, text: string, timeoutMs = SYNC_MS): Pr
   await p.waitFor({ timeout: timeoutMs })
   return p
 }
+
+/** Follows whoever `invite` (an invite link) names: opens it and presses Follow. */
+export async function followByInvite(page: Page, invite: string): Promise<void> {
+  if (page.url() !== invite) await page.goto(invite)
+  await page.getByRole('button', { name: 'Follow', exact: true }).click()
+  await page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
+}
+
+/** How the network page names a direct WebRTC link to the browser `id` (`@` and 8 characters). */
+export const directLink = (id: string): string => `Browser ${id.slice(0, 9)} (direct, WebRTC)`
+
+/** Waits until each page's network page shows a live direct link to the other's id. */
+export async function seeDirectLinks(pairs: readonly (readonly [Page, string])[]): Promise<void> {
+  for (const [page, other] of pairs) {
+    await goto(page, '#/network')
+    await page
+      .locator('li.peer')
+      .filter({ hasText: directLink(other) })
+      .filter({ hasText: 'Live' })
+      .waitFor({ timeout: SYNC_MS })
+  }
+}

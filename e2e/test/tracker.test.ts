@@ -11,11 +11,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { goto, post, STEP_MS, SYNC_MS, seePost, signUp } from '../src/app.js'
+import { followByInvite, goto, post, STEP_MS, SYNC_MS, seeDirectLinks, seePost, signUp } from '../src/app.js'
 import { browser, openPerson, screenshotAll, startPeer } from '../src/harness.js'
-
-/** How the network page names a direct link to the browser `id` (`@` and 8 characters). */
-const directLink = (id: string) => `Browser ${id.slice(0, 9)} (direct, WebRTC)`
 
 /** Removes every configured peer on the Network page (the serving peer is the only one). */
 async function removePeers(page: Page): Promise<void> {
@@ -45,26 +42,15 @@ test('two browsers with no Murmur peer meet through the tracker of the peer that
     const B = await openPerson(chromium, a.invite)
     const b = await signUp(B.page, 'Bo')
     await removePeers(B.page)
-    await B.page.goto(a.invite)
-    await B.page.getByRole('button', { name: 'Follow', exact: true }).click()
-    await B.page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
-    await A.page.goto(b.invite)
-    await A.page.getByRole('button', { name: 'Follow', exact: true }).click()
-    await A.page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
+    await followByInvite(B.page, a.invite)
+    await followByInvite(A.page, b.invite)
 
     // Each sees a live direct link to the other, and nothing else live: no Murmur peer.
-    for (const [p, other] of [
+    await seeDirectLinks([
       [A.page, b.id],
       [B.page, a.id],
-    ] as const) {
-      await goto(p, '#/network')
-      await p
-        .locator('li.peer')
-        .filter({ hasText: directLink(other) })
-        .filter({ hasText: 'Live' })
-        .waitFor({
-          timeout: SYNC_MS,
-        })
+    ])
+    for (const p of [A.page, B.page]) {
       assert.equal(await p.locator('li.peer').filter({ hasText: 'Live' }).count(), 1, 'only the browser link is live')
     }
 

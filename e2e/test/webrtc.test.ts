@@ -11,11 +11,8 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { goto, post, STEP_MS, SYNC_MS, seePost, signUp } from '../src/app.js'
+import { followByInvite, goto, post, SYNC_MS, seeDirectLinks, seePost, signUp } from '../src/app.js'
 import { browser, openPerson, screenshotAll, startPeer } from '../src/harness.js'
-
-/** How the network page names a direct link to the browser `id` (`@` and 8 characters). */
-const directLink = (id: string) => `Browser ${id.slice(0, 9)} (direct, WebRTC)`
 
 test('two browsers open a direct WebRTC link through their serving peer, and keep talking when it stops', {
   timeout: 240_000,
@@ -27,22 +24,14 @@ test('two browsers open a direct WebRTC link through their serving peer, and kee
     const a = await signUp(A.page, 'Ada')
     const B = await openPerson(chromium, a.invite)
     const b = await signUp(B.page, 'Bo')
-    if (!B.page.url().includes('#/follow/')) await B.page.goto(a.invite)
-    await B.page.getByRole('button', { name: 'Follow', exact: true }).click()
-    await B.page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
-    await A.page.goto(b.invite)
-    await A.page.getByRole('button', { name: 'Follow', exact: true }).click()
-    await A.page.getByRole('button', { name: 'Unfollow' }).first().waitFor({ timeout: STEP_MS })
+    await followByInvite(B.page, a.invite)
+    await followByInvite(A.page, b.invite)
 
     // Each sees the other's link on its network page, live.
-    for (const [p, other] of [
+    await seeDirectLinks([
       [A.page, b.id],
       [B.page, a.id],
-    ] as const) {
-      await goto(p, '#/network')
-      const link = p.locator('li.peer').filter({ hasText: directLink(other) })
-      await link.filter({ hasText: 'Live' }).waitFor({ timeout: SYNC_MS })
-    }
+    ])
 
     // The serving peer goes away; the two browsers still reach each other.
     await peer.stop()
