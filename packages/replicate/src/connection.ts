@@ -12,8 +12,8 @@
  * of them for notes instead of the stream (REQUEST); the other side of that is here too: a feed
  * the remote asked notes of is not served, and a HAVE note goes out, batched, when our head
  * passes what the remote has. PEERS and SIGNAL frames are checked, rate-limited, and handed to
- * the replicator (pex.ts, signal.ts). Each of these is used only when both hellos set its
- * feature bit (frames.ts); from a peer that does not speak it, such a frame is an unknown type.
+ * the replicator (signal.ts; core's `isPeerUrl` checks addresses). Each is used only when both
+ * hellos set its feature bit (frames.ts); from a peer that does not speak it, such a frame is an unknown type.
  *
  * Serving is the {@link Outbox}, receiving the {@link Ingest}; this file routes frames between
  * them, answers requests, and holds the peer to the limits: bulk frames must fit the credit
@@ -21,7 +21,7 @@
  * it is disconnected. Nothing a remote sends can throw out of here: local failures (a closed
  * store) end the connection with their reason.
  */
-import { equalBytes, type FeedId, type Msg, MurmurError, toHex } from '@murmur/core'
+import { equalBytes, type FeedId, isPeerUrl, type Msg, MurmurError, toHex } from '@murmur/core'
 import type { BlobPeer } from './blobs.js'
 import type { Channel } from './channel.js'
 import { clockEntry, onAnotherBranch, RemoteClock } from './clock.js'
@@ -55,7 +55,6 @@ import {
 import type { GossipLink } from './gossip.js'
 import { Ingest, type Welcome } from './ingest.js'
 import { newCounters, type PeerCounters, type RejectReason, TokenBucket } from './limits.js'
-import { isPeerUrl } from './pex.js'
 import { Outbox } from './serve.js'
 import { type CloseInfo, Session } from './session.js'
 import type { SignalLink } from './signal.js'

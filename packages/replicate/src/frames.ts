@@ -57,7 +57,8 @@
  * announces fewer features is treated exactly as a peer of before them).
  * - PEERS (peer exchange) tells addresses of always-on peers, and feeds reachable through the
  *   sender for signalling. What to tell is the caller's choice; the receiver drops (and counts)
- *   entries whose url is not a ws:/wss: address (pex.ts).
+ *   entries whose url is not a ws:/wss: address (core's `isPeerUrl`: printable ASCII, no
+ *   credentials or fragment).
  * - SIGNAL carries WebRTC signalling between two peers that share a neighbour (signal.ts): an
  *   originator sends it unrelayed, with `from` = itself, to the target or to neighbours; a
  *   neighbour forwards it once, flagged relayed, only if `from` is the authenticated remote it
@@ -71,9 +72,8 @@
  * Decoders never throw: a body that does not parse is returned as `{ error }`, which the
  * connection counts against the peer that sent it.
  */
-import { type CID, cidFromBytes, type FeedId, isMurmurCid, RAW } from '@murmur/core'
+import { type CID, cidFromBytes, type FeedId, isMurmurCid, isPeerUrl, RAW } from '@murmur/core'
 import { MAX_FRAME } from './channel.js'
-import { isPeerUrl } from './pex.js'
 
 /** Protocol version of the frames (the high 3 bits of their first byte). */
 export const PROTOCOL_VERSION = 1

@@ -45,7 +45,6 @@ export {
   REJECT_REASONS,
   type RejectReason,
 } from './limits.js'
-export { isPeerUrl } from './pex.js'
 export {
   blobLinks,
   type ForkSeen,

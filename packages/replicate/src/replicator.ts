@@ -40,9 +40,10 @@
  *    source that lags a note by more than `gossip.stallMs` is replaced by the neighbour ahead,
  *    and a source that closes at once. A live message is downloaded once, not once per
  *    neighbour. Peers of before the feature, and feeds with one such neighbour, stream as in 4.
- * 9. **Peer exchange and signalling** (pex.ts, signal.ts). PEERS frames carry addresses of
- *    always-on peers (and feeds reachable through the sender); the replicator only checks,
- *    rate-limits and reports them (`peers` events) — callers decide what to tell
+ * 9. **Peer exchange and signalling** (signal.ts; core's `isPeerUrl` checks addresses). PEERS
+ *    frames carry addresses of always-on peers (and feeds reachable through the sender); the
+ *    replicator only checks, rate-limits and reports them (`peers` events) — callers decide
+ *    what to tell
  *    (`Connection.sendPeers`). SIGNAL frames carry WebRTC signalling to a peer directly or
  *    through one shared neighbour ({@link Replicator.signal}, `signal` events); a relay forwards
  *    only frames whose `from` is the authenticated remote they came from, once, rate-limited.

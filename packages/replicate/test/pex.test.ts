@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { equalBytes } from '@murmur/core'
+import { equalBytes, isPeerUrl } from '@murmur/core'
 import { encodePeers, FEATURE, FEATURES, type PeerEntry } from '../src/frames.js'
-import { isPeerUrl } from '../src/pex.js'
 import type { ReplicatorEvent } from '../src/replicator.js'
 import { link, makePeer, rawPeer, until } from './helpers.js'
 
