@@ -17,7 +17,7 @@ build()
 
 // A young generation of 32 MB instead of V8's default: a peer decodes and indexes many small,
 // short-lived objects, and with the larger nursery far fewer of them are copied (indexing runs
-// 15–30 % faster in `npm run bench`). Set the same in NODE_OPTIONS when running `murmur serve`
+// about a fifth faster in `npm run bench`). Set the same in NODE_OPTIONS when running `murmur serve`
 // from a service manager.
 const NODE_FLAGS = ['--max-semi-space-size=32']
 
